@@ -1,0 +1,383 @@
+#include "feedhandler/book_builder.hpp"
+
+namespace fh {
+
+namespace {
+
+BookNotice notice(BookNotice::Kind kind, const InstrumentBook* b, bool status_changed) noexcept {
+  BookNotice n;
+  n.kind = kind;
+  n.book = b;
+  n.status_changed = status_changed;
+  return n;
+}
+
+bool same_level(const book::Level* ours, std::int64_t price, std::int64_t qty) noexcept {
+  return ours != nullptr && ours->price == price && ours->qty == qty;
+}
+
+} // namespace
+
+InstrumentBook::InstrumentBook(const Instrument& inst, std::size_t reserve_levels,
+                               std::size_t reserve_buffer)
+    : instrument_(&inst), book_(inst.price_decimals, inst.qty_decimals, reserve_levels) {
+  if (is_binance(inst.venue)) buffer_.reserve(reserve_buffer);
+}
+
+BookBuilder::BookBuilder(const InstrumentRegistry& registry) : BookBuilder(registry, Options{}) {}
+
+BookBuilder::BookBuilder(const InstrumentRegistry& registry, Options options)
+    : registry_(&registry), options_(options) {}
+
+InstrumentBook& BookBuilder::prepare(std::uint32_t instrument) {
+  if (instrument >= books_.size()) books_.resize(instrument + 1);
+  auto& slot = books_[instrument];
+  if (!slot) {
+    slot = std::make_unique<InstrumentBook>(registry_->at(instrument), options_.reserve_levels,
+                                            options_.reserve_buffer);
+  }
+  return *slot;
+}
+
+InstrumentBook* BookBuilder::get(std::uint32_t instrument) noexcept {
+  if (instrument < books_.size() && books_[instrument]) [[likely]]
+    return books_[instrument].get();
+  if (instrument >= InstrumentRegistry::kMaxInstruments) return nullptr;
+  // First sight of an instrument: the one allocation per instrument, off the steady state.
+  return &prepare(instrument);
+}
+
+BookNotice BookBuilder::on_event(const Event& e) noexcept {
+  switch (e.type) {
+  case EventType::BookBegin: {
+    InstrumentBook* b = get(e.instrument);
+    if (b == nullptr) {
+      ++orphans_.malformed_batches;
+      return {};
+    }
+    bool changed = false;
+    if (current_ != nullptr && current_->mode_ != InstrumentBook::Mode::Idle) {
+      // The previous batch never ended: whatever it applied is half a message.
+      ++current_->counters_.malformed_batches;
+      const bool applying = current_->mode_ == InstrumentBook::Mode::Apply ||
+                            current_->mode_ == InstrumentBook::Mode::Snapshot;
+      current_->mode_ = InstrumentBook::Mode::Idle;
+      if (applying) {
+        mark_stale(*current_, BookError::SequenceGap);
+        changed = current_ == b;
+      }
+    }
+    current_ = b;
+    BookNotice n = on_begin(*b, e);
+    n.status_changed = n.status_changed || changed;
+    return n;
+  }
+  case EventType::BookLevel:
+    if (current_ == nullptr || current_->instrument_->id != e.instrument ||
+        current_->mode_ == InstrumentBook::Mode::Idle) [[unlikely]] {
+      ++orphans_.malformed_batches;
+      return {};
+    }
+    on_level(*current_, e);
+    return {};
+  case EventType::BookEnd: {
+    if (current_ == nullptr || current_->instrument_->id != e.instrument ||
+        current_->mode_ == InstrumentBook::Mode::Idle) [[unlikely]] {
+      ++orphans_.malformed_batches;
+      return {};
+    }
+    InstrumentBook* b = current_;
+    current_ = nullptr;
+    return on_end(*b, e);
+  }
+  case EventType::Trade: {
+    InstrumentBook* b = get(e.instrument);
+    if (b == nullptr) return {};
+    ++b->counters_.trades;
+    return notice(BookNotice::Trade, b, false);
+  }
+  case EventType::Bbo: {
+    InstrumentBook* b = get(e.instrument);
+    if (b == nullptr) return {};
+    return on_bbo(*b, e);
+  }
+  case EventType::None:
+  case EventType::Status:
+    break;
+  }
+  return {};
+}
+
+BookNotice BookBuilder::on_begin(InstrumentBook& b, const Event& e) noexcept {
+  using Mode = InstrumentBook::Mode;
+  ++b.counters_.book_messages;
+  b.begin_ = e;
+  b.last_recv_ts_ns_ = e.recv_ts_ns;
+  if (e.exch_ts_ns != 0) b.last_exch_ts_ns_ = e.exch_ts_ns;
+
+  if (e.flags & kFlagSnapshot) {
+    b.book_.clear();
+    b.mode_ = Mode::Snapshot;
+    return {};
+  }
+
+  const Venue venue = b.instrument_->venue;
+  if (is_binance(venue)) {
+    if (b.status_ == BookStatus::Empty || b.status_ == BookStatus::WaitingSnapshot ||
+        b.status_ == BookStatus::Stale) {
+      const bool changed = b.status_ == BookStatus::Empty;
+      if (changed) b.status_ = BookStatus::WaitingSnapshot;
+      b.mode_ = Mode::Buffer;
+      buffer_event(b, e);
+      return notice(BookNotice::None, &b, changed);
+    }
+    const book::SeqVerdict v =
+        is_binance_futures(venue)
+            ? b.futures_seq_.check(e.begin.first_seq, e.begin.last_seq, e.begin.prev_seq)
+            : b.spot_seq_.check(e.begin.first_seq, e.begin.last_seq);
+    switch (v) {
+    case book::SeqVerdict::Apply: b.mode_ = Mode::Apply; return {};
+    case book::SeqVerdict::Drop:
+      ++b.counters_.dropped;
+      b.mode_ = Mode::Skip;
+      return {};
+    case book::SeqVerdict::Gap:
+      ++b.counters_.seq_gaps;
+      mark_stale(b, BookError::SequenceGap);
+      // Start buffering from this batch so the next snapshot can resume the chain.
+      b.buffer_.clear();
+      b.mode_ = Mode::Buffer;
+      buffer_event(b, e);
+      return notice(BookNotice::StatusChanged, &b, true);
+    }
+    return {};
+  }
+
+  // OKX, Kraken: updates only mean something on top of a snapshot.
+  if (b.status_ != BookStatus::Synced && b.status_ != BookStatus::Crossed) {
+    ++b.counters_.skipped_stale;
+    b.mode_ = Mode::Skip;
+    return {};
+  }
+  if (e.flags & kFlagHasSeq) {
+    const auto v = b.okx_seq_.check(static_cast<std::int64_t>(e.begin.first_seq),
+                                    static_cast<std::int64_t>(e.begin.prev_seq));
+    if (v == book::SeqVerdict::Drop) {
+      ++b.counters_.dropped;
+      b.mode_ = Mode::Skip;
+      return {};
+    }
+    if (v == book::SeqVerdict::Gap) {
+      ++b.counters_.seq_gaps;
+      mark_stale(b, BookError::SequenceGap);
+      b.mode_ = Mode::Skip;
+      return notice(BookNotice::StatusChanged, &b, true);
+    }
+  }
+  b.mode_ = Mode::Apply;
+  return {};
+}
+
+void BookBuilder::on_level(InstrumentBook& b, const Event& e) noexcept {
+  using Mode = InstrumentBook::Mode;
+  switch (b.mode_) {
+  case Mode::Apply:
+  case Mode::Snapshot: apply_level(b, e); break;
+  case Mode::Buffer: buffer_event(b, e); break;
+  case Mode::Skip:
+  case Mode::Idle: break;
+  }
+}
+
+void BookBuilder::apply_level(InstrumentBook& b, const Event& e) noexcept {
+  const book::Level level{e.level.price, e.level.qty, e.level.orders, e.level.price_text_dp,
+                          e.level.qty_text_dp};
+  if (!b.book_.apply(e.side, level)) [[unlikely]] {
+    mark_stale(b, BookError::SnapshotTooLarge);
+    b.mode_ = InstrumentBook::Mode::Skip;
+  }
+}
+
+BookNotice BookBuilder::on_end(InstrumentBook& b, const Event& e) noexcept {
+  using Mode = InstrumentBook::Mode;
+  const Mode mode = b.mode_;
+  b.mode_ = Mode::Idle;
+  const BookStatus before = b.status_;
+  const std::uint32_t depth = b.begin_.begin.depth;
+
+  switch (mode) {
+  case Mode::Idle:
+  case Mode::Skip: return notice(BookNotice::None, &b, false);
+  case Mode::Buffer: buffer_event(b, e); return notice(BookNotice::None, &b, false);
+  case Mode::Snapshot:
+    ++b.counters_.snapshots;
+    if (is_binance(b.instrument_->venue)) {
+      finish_binance_snapshot(b);
+    } else {
+      if (depth != 0) {
+        b.book_.truncate(book::Side::Bid, depth);
+        b.book_.truncate(book::Side::Ask, depth);
+      }
+      if (b.begin_.flags & kFlagHasSeq)
+        b.okx_seq_.on_snapshot(static_cast<std::int64_t>(b.begin_.begin.last_seq));
+      if (verify_checksum(b, e)) mark_synced(b);
+    }
+    break;
+  case Mode::Apply:
+    ++b.counters_.applied;
+    if (is_binance(b.instrument_->venue)) b.last_update_id_ = b.begin_.begin.last_seq;
+    if (depth != 0) {
+      b.book_.truncate(book::Side::Bid, depth);
+      b.book_.truncate(book::Side::Ask, depth);
+    }
+    verify_checksum(b, e);
+    break;
+  }
+  settle_crossed(b);
+  return notice(BookNotice::BookChanged, &b, b.status_ != before);
+}
+
+bool BookBuilder::verify_checksum(InstrumentBook& b, const Event& end) noexcept {
+  if (!(end.flags & kFlagHasChecksum)) return true;
+  bool ok = false;
+  switch (b.instrument_->venue) {
+  case Venue::Okx:
+    ok = static_cast<std::int32_t>(book::okx_checksum(b.book_)) ==
+         static_cast<std::int32_t>(end.end.checksum);
+    break;
+  case Venue::Kraken:
+    ok = static_cast<std::int64_t>(book::kraken_checksum(b.book_)) == end.end.checksum;
+    break;
+  default: return true; // no checksum rule for this venue
+  }
+  if (ok) {
+    ++b.counters_.checksum_ok;
+    return true;
+  }
+  ++b.counters_.checksum_fail;
+  mark_stale(b, BookError::ChecksumMismatch);
+  return false;
+}
+
+void BookBuilder::finish_binance_snapshot(InstrumentBook& b) noexcept {
+  using book::SeqVerdict;
+  const bool futures = is_binance_futures(b.instrument_->venue);
+  const std::uint64_t lid = b.begin_.begin.last_seq;
+  if (futures)
+    b.futures_seq_.on_snapshot(lid);
+  else
+    b.spot_seq_.on_snapshot(lid);
+  b.last_update_id_ = 0;
+
+  // Replay what was buffered while waiting, through the straddle rule.
+  bool applying = false;
+  bool applied_any = false;
+  bool failed = false;
+  for (const Event& e : b.buffer_) {
+    if (e.type == EventType::BookBegin) {
+      const SeqVerdict v =
+          futures ? b.futures_seq_.check(e.begin.first_seq, e.begin.last_seq, e.begin.prev_seq)
+                  : b.spot_seq_.check(e.begin.first_seq, e.begin.last_seq);
+      if (v == SeqVerdict::Gap) {
+        if (applied_any) {
+          ++b.counters_.seq_gaps;
+          mark_stale(b, BookError::SequenceGap);
+        } else {
+          mark_stale(b, BookError::SnapshotTooOld);
+        }
+        failed = true;
+        break;
+      }
+      applying = v == SeqVerdict::Apply;
+      if (applying) {
+        applied_any = true;
+        ++b.counters_.applied;
+        b.last_update_id_ = e.begin.last_seq;
+      } else {
+        ++b.counters_.dropped;
+      }
+    } else if (e.type == EventType::BookLevel && applying) {
+      apply_level(b, e);
+    }
+  }
+  b.buffer_.clear();
+  if (!failed) mark_synced(b);
+}
+
+BookNotice BookBuilder::on_bbo(InstrumentBook& b, const Event& e) noexcept {
+  ++b.counters_.bbos;
+  bool changed = false;
+  if (is_binance(b.instrument_->venue) && b.status_ == BookStatus::Synced &&
+      e.bbo.update_id != 0 && e.bbo.update_id == b.last_update_id_) {
+    if (same_level(b.book_.best(book::Side::Bid), e.bbo.bid_price, e.bbo.bid_qty) &&
+        same_level(b.book_.best(book::Side::Ask), e.bbo.ask_price, e.bbo.ask_qty)) {
+      ++b.counters_.bbo_checks_ok;
+    } else {
+      ++b.counters_.bbo_checks_fail;
+      mark_stale(b, BookError::BboMismatch);
+      changed = true;
+    }
+  }
+  return notice(BookNotice::Bbo, &b, changed);
+}
+
+void BookBuilder::buffer_event(InstrumentBook& b, const Event& e) noexcept {
+  if (b.buffer_.size() >= options_.max_buffer) [[unlikely]] {
+    // Waiting too long for a snapshot: the oldest updates are useless now; the snapshot
+    // that eventually arrives will be newer than what is kept, or be refetched.
+    b.buffer_.clear();
+    b.last_error_ = BookError::BufferOverflow;
+    if (e.type != EventType::BookBegin) {
+      b.mode_ = InstrumentBook::Mode::Skip;
+      return;
+    }
+  }
+  if (b.buffer_.size() == b.buffer_.capacity()) [[unlikely]] {
+    // Growth is allocation: only while a book waits for its first snapshot with a deep
+    // backlog. Reserve more up front (Options::reserve_buffer) to avoid it.
+    b.buffer_.reserve(b.buffer_.capacity() * 2 + 64);
+  }
+  b.buffer_.push_back(e);
+  if (e.type == EventType::BookBegin) ++b.counters_.buffered;
+}
+
+void BookBuilder::mark_stale(InstrumentBook& b, BookError why) noexcept {
+  b.last_error_ = why;
+  if (b.status_ == BookStatus::Stale) return;
+  if (b.status_ == BookStatus::Synced || b.status_ == BookStatus::Crossed) b.lost_sync_ = true;
+  b.status_ = BookStatus::Stale;
+  ++resync_requests_;
+  if (resync_tail_ - resync_head_ == kResyncQueue) {
+    ++resync_dropped_;
+    return;
+  }
+  resync_queue_[resync_tail_++ % kResyncQueue] = b.instrument_->id;
+}
+
+void BookBuilder::mark_synced(InstrumentBook& b) noexcept {
+  if (b.status_ == BookStatus::Synced) return;
+  if (b.lost_sync_) {
+    ++b.counters_.resyncs;
+    b.lost_sync_ = false;
+  }
+  b.status_ = BookStatus::Synced;
+  b.last_error_ = BookError::None;
+  b.ever_synced_ = true;
+}
+
+void BookBuilder::settle_crossed(InstrumentBook& b) noexcept {
+  if (b.status_ == BookStatus::Synced && b.book_.crossed()) {
+    b.status_ = BookStatus::Crossed;
+    ++b.counters_.crossed;
+  } else if (b.status_ == BookStatus::Crossed && !b.book_.crossed()) {
+    b.status_ = BookStatus::Synced;
+  }
+}
+
+bool BookBuilder::pop_resync_request(std::uint32_t& instrument) noexcept {
+  if (resync_head_ == resync_tail_) return false;
+  instrument = resync_queue_[resync_head_++ % kResyncQueue];
+  return true;
+}
+
+} // namespace fh

@@ -1,0 +1,107 @@
+#pragma once
+// Parser -> book builder -> publisher, in two shapes with the same builder and publisher:
+//
+//   FusedPipeline     one thread: the parser's batch goes straight into the builder. No ring
+//                     hop; the right shape on a 2-core host or when a frame's work is small.
+//   ThreadedPipeline  the caller's thread parses and pushes events into an SPSC ring; a book
+//                     thread (pinnable) drains it into the builder and the publisher.
+//
+// A Publisher is any type with `void on_notice(const BookNotice&, const Event&) noexcept`,
+// called on the book thread after each event that changed something. Templates, not virtual
+// calls: the compiler sees the whole per-event path.
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "feedhandler/affinity.hpp"
+#include "feedhandler/book_builder.hpp"
+#include "feedhandler/event_batch.hpp"
+#include "feedhandler/spsc_ring.hpp"
+
+namespace fh {
+
+// Publishes nothing: for benchmarks and pure validation runs.
+struct NullPublisher {
+  void on_notice(const BookNotice&, const Event&) noexcept {}
+};
+
+template <class Publisher> class FusedPipeline {
+public:
+  FusedPipeline(BookBuilder& builder, Publisher& publisher) noexcept
+      : builder_(&builder), publisher_(&publisher) {}
+
+  void push(const EventBatch& batch) noexcept {
+    for (const Event& e : batch) deliver(e);
+  }
+  void push(const Event& e) noexcept { deliver(e); }
+  void finish() noexcept {}
+
+private:
+  void deliver(const Event& e) noexcept {
+    const BookNotice n = builder_->on_event(e);
+    if (n.kind != BookNotice::None || n.status_changed) publisher_->on_notice(n, e);
+  }
+  BookBuilder* builder_;
+  Publisher* publisher_;
+};
+
+template <class Publisher> class ThreadedPipeline {
+public:
+  ThreadedPipeline(BookBuilder& builder, Publisher& publisher, std::size_t ring_events = 1u << 16,
+                   int book_core = -1)
+      : builder_(&builder), publisher_(&publisher), ring_(ring_events) {
+    book_thread_ = std::thread([this, book_core] { run(book_core); });
+  }
+  ~ThreadedPipeline() { finish(); }
+  ThreadedPipeline(const ThreadedPipeline&) = delete;
+  ThreadedPipeline& operator=(const ThreadedPipeline&) = delete;
+
+  // Producer side. Spins while the ring is full (the book thread is behind); counts it.
+  void push(const EventBatch& batch) noexcept {
+    for (const Event& e : batch) push(e);
+  }
+  void push(const Event& e) noexcept {
+    while (!ring_.try_push(e)) {
+      ++full_spins_;
+      std::this_thread::yield(); // with fewer cores than threads, let the consumer run
+    }
+  }
+
+  // Drains the ring and joins the book thread. Idempotent.
+  void finish() {
+    if (!book_thread_.joinable()) return;
+    stop_.store(true, std::memory_order_release);
+    book_thread_.join();
+  }
+
+  std::uint64_t full_spins() const noexcept { return full_spins_; }
+  const std::string& pin_error() const noexcept { return pin_error_; }
+
+private:
+  void run(int core) {
+    pin_error_ = pin_current_thread(core);
+    auto deliver = [this](const Event& e) {
+      const BookNotice n = builder_->on_event(e);
+      if (n.kind != BookNotice::None || n.status_changed) publisher_->on_notice(n, e);
+    };
+    for (;;) {
+      if (ring_.consume(256, deliver) != 0) continue;
+      if (stop_.load(std::memory_order_acquire)) {
+        while (ring_.consume(256, deliver) != 0) {
+        }
+        return;
+      }
+      std::this_thread::yield();
+    }
+  }
+
+  BookBuilder* builder_;
+  Publisher* publisher_;
+  SpscRing<Event> ring_;
+  std::atomic<bool> stop_{false};
+  std::uint64_t full_spins_ = 0;
+  std::string pin_error_;
+  std::thread book_thread_;
+};
+
+} // namespace fh
