@@ -344,7 +344,7 @@ void BookBuilder::buffer_event(InstrumentBook& b, const Event& e) noexcept {
 void BookBuilder::mark_stale(InstrumentBook& b, BookError why) noexcept {
   b.last_error_ = why;
   if (b.status_ == BookStatus::Stale) return;
-  if (b.status_ == BookStatus::Synced || b.status_ == BookStatus::Crossed) b.lost_sync_ = true;
+  b.lost_sync_ = true; // the next Synced is a resync, whether or not it was synced before
   b.status_ = BookStatus::Stale;
   ++resync_requests_;
   if (resync_tail_ - resync_head_ == kResyncQueue) {
@@ -362,7 +362,6 @@ void BookBuilder::mark_synced(InstrumentBook& b) noexcept {
   }
   b.status_ = BookStatus::Synced;
   b.last_error_ = BookError::None;
-  b.ever_synced_ = true;
 }
 
 void BookBuilder::settle_crossed(InstrumentBook& b) noexcept {

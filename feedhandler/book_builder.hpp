@@ -37,7 +37,7 @@ struct BookCounters {
   std::uint64_t checksum_ok = 0;
   std::uint64_t checksum_fail = 0;
   std::uint64_t seq_gaps = 0;
-  std::uint64_t resyncs = 0;       // a book that had lost sync became Synced again
+  std::uint64_t resyncs = 0;       // a Stale book (gap, checksum, ...) became Synced again
   std::uint64_t crossed = 0;       // transitions into Crossed
   std::uint64_t bbo_checks_ok = 0;
   std::uint64_t bbo_checks_fail = 0;
@@ -68,7 +68,6 @@ private:
   BookStatus status_ = BookStatus::Empty;
   BookError last_error_ = BookError::None;
   Mode mode_ = Mode::Idle;
-  bool ever_synced_ = false;
   bool lost_sync_ = false;
   book::BinanceSpotSequence spot_seq_;
   book::BinanceFuturesSequence futures_seq_;

@@ -23,6 +23,13 @@ std::uint32_t InstrumentRegistry::add(Instrument inst) {
   return instruments_.back().id;
 }
 
+void InstrumentRegistry::clear() {
+  instruments_.clear();
+  for (auto& m : by_native_) m.clear();
+  for (auto& m : by_canonical_) m.clear();
+  has_metadata_ = {};
+}
+
 const Instrument* InstrumentRegistry::find(Venue v, std::string_view native) const noexcept {
   const auto& index = by_native_[static_cast<std::size_t>(v)];
   const auto it = index.find(native);

@@ -34,6 +34,9 @@ public:
   [[nodiscard]] const Instrument& at(std::uint32_t id) const noexcept { return instruments_[id]; }
   [[nodiscard]] std::size_t size() const noexcept { return instruments_.size(); }
 
+  // Forgets every instrument (control path: only when no thread is reading).
+  void clear();
+
   // True once a metadata loader registered instruments for the venue: unknown symbols are
   // then errors (counted), not auto-registered.
   [[nodiscard]] bool has_metadata(Venue v) const noexcept {

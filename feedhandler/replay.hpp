@@ -71,6 +71,10 @@ public:
     run(p);
   }
 
+  // Back to the state right after open(): fresh instruments (metadata reloaded), books and
+  // counters; order() is kept. Lets a benchmark replay the same frames many times.
+  void reset();
+
   std::vector<capture::Record>& order() noexcept { return order_; }
   const BookBuilder& builder() const noexcept { return builder_; }
   const InstrumentRegistry& registry() const noexcept { return registry_; }
@@ -86,6 +90,7 @@ public:
 
 private:
   explicit Replay(const ReplayOptions& options);
+  void load_metadata();
   template <class Pipeline> void drive(Pipeline& pipeline);
 
   ReplayOptions options_;

@@ -1,0 +1,131 @@
+// Whole per-frame cost on real book frames: parse -> normalize -> validate (sequence /
+// checksum) -> apply, fused on one thread, next to the floor measured in the same binary:
+// simdjson on-demand merely walking every value of the same frames. Frames are the
+// recorded Binance USD-M depth frames (+ the inline REST snapshot) and the OKX books-l2-tbt
+// frames (snapshots and updates). Counters: ns_per_frame, frames_per_s; the ratio
+// ours/floor is the figure bench/RESULTS.md reports. Uses 1 core.
+#include <benchmark/benchmark.h>
+#include <simdjson.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "feedhandler/replay.hpp"
+
+namespace {
+
+struct Dataset {
+  std::unique_ptr<fh::Replay> replay;
+  std::vector<std::string_view> frames; // the book frames, in replay order
+};
+
+// Keeps only the records that carry book data (depth frames, snapshots) plus metadata.
+Dataset load(const std::vector<std::string>& rel, std::string_view book_marker) {
+  Dataset d;
+  std::vector<std::string> paths;
+  for (const auto& p : rel) paths.push_back(std::string(FH_DATA_DIR) + "/" + p);
+  fh::ReplayOptions o;
+  o.progress = false;
+  auto opened = fh::Replay::open(paths, o);
+  if (auto* err = std::get_if<std::string>(&opened)) {
+    std::fprintf(stderr, "%s\n", err->c_str());
+    std::exit(1);
+  }
+  d.replay = std::move(std::get<std::unique_ptr<fh::Replay>>(opened));
+  auto& order = d.replay->order();
+  std::vector<fh::capture::Record> kept;
+  for (const auto& r : order) {
+    const bool book = r.payload.find(book_marker) != std::string_view::npos ||
+                      r.payload.find("\"lastUpdateId\"") != std::string_view::npos;
+    if (book && (r.kind == fh::capture::RecordKind::WsText || r.kind == fh::capture::RecordKind::Http)) {
+      kept.push_back(r);
+      d.frames.push_back(r.payload);
+    }
+  }
+  order = std::move(kept);
+  return d;
+}
+
+Dataset& binance_usdm() {
+  static Dataset d = load({"binance/hftbacktest/usdm_btcusdt_20240808.gz"}, "\"e\":\"depthUpdate\"");
+  return d;
+}
+Dataset& okx() {
+  static Dataset d = load({"okx/cryptofeed/books-l2-tbt_2022-02-27_ws.txt.gz",
+                           "okx/cryptofeed/instruments_2022-02-27_http.txt.gz"},
+                          "\"channel\":\"books-l2-tbt\"");
+  return d;
+}
+
+void report(benchmark::State& state, std::size_t frames) {
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * frames));
+  state.counters["ns_per_frame"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * frames),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_Pipeline(benchmark::State& state, Dataset& (*dataset)()) {
+  Dataset& d = dataset();
+  fh::NullPublisher pub;
+  const std::size_t n = d.replay->order().size();
+  for (auto _ : state) {
+    state.PauseTiming();
+    d.replay->reset();
+    state.ResumeTiming();
+    d.replay->run_range(0, n, pub);
+  }
+  if (d.replay->totals().parse_errors != 0) state.SkipWithError("parse errors");
+  report(state, n);
+}
+
+// The floor: on-demand iteration of every value, no number conversion, no book.
+std::size_t walk(simdjson::ondemand::value v) {
+  std::size_t n = 0;
+  simdjson::ondemand::json_type t;
+  if (v.type().get(t)) return 0;
+  switch (t) {
+  case simdjson::ondemand::json_type::object:
+    for (auto field : v.get_object()) {
+      simdjson::ondemand::value inner;
+      if (!field.value().get(inner)) n += walk(inner);
+    }
+    break;
+  case simdjson::ondemand::json_type::array:
+    for (auto el : v.get_array()) {
+      simdjson::ondemand::value inner;
+      if (!el.get(inner)) n += walk(inner);
+    }
+    break;
+  default: {
+    std::string_view raw = v.raw_json_token();
+    n += raw.size();
+  }
+  }
+  return n;
+}
+
+void BM_Floor(benchmark::State& state, Dataset& (*dataset)()) {
+  Dataset& d = dataset();
+  simdjson::ondemand::parser parser;
+  for (auto _ : state) {
+    std::size_t sum = 0;
+    for (auto f : d.frames) {
+      simdjson::ondemand::document doc;
+      if (parser.iterate(f.data(), f.size(), f.size() + simdjson::SIMDJSON_PADDING).get(doc)) continue;
+      simdjson::ondemand::value root;
+      if (!doc.get_value().get(root)) sum += walk(root);
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  report(state, d.frames.size());
+}
+
+BENCHMARK_CAPTURE(BM_Pipeline, binance_usdm, binance_usdm)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Floor, binance_usdm, binance_usdm)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Pipeline, okx, okx)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Floor, okx, okx)->Unit(benchmark::kMillisecond);
+
+} // namespace
+
+BENCHMARK_MAIN();

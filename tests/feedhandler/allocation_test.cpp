@@ -1,0 +1,71 @@
+// labels: replay
+// Proves the steady state of the data path allocates nothing: parse -> normalize ->
+// sequence/checksum validation -> book apply, over real captures. Global operator new is
+// replaced in this test binary with a counting one; the first part of each capture warms
+// up (instruments first seen, books and buffers reserved), then the rest must run with
+// zero allocations.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "tests/support/replay_helpers.hpp"
+
+namespace {
+std::atomic<std::size_t> g_allocations{0};
+}
+
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace fh::test {
+namespace {
+
+struct AllocCase {
+  const char* name;
+  std::vector<std::string> files;
+};
+
+class SteadyStateAllocations : public ::testing::TestWithParam<AllocCase> {};
+
+TEST_P(SteadyStateAllocations, NoHeapAllocationPerMessageAfterWarmUp) {
+  auto r = open_replay(GetParam().files);
+  ASSERT_TRUE(r);
+  NullPublisher pub;
+  const std::size_t n = r->order().size();
+  const std::size_t warm = n / 5;
+  r->run_range(0, warm, pub);
+  const std::size_t before = g_allocations.load();
+  r->run_range(warm, n, pub);
+  const std::size_t during = g_allocations.load() - before;
+  const Sum s = sum_books(*r);
+  EXPECT_GT(s.c.applied, 100u); // the measured part really did book work
+  EXPECT_EQ(r->totals().parse_errors, 0u);
+  EXPECT_EQ(during, 0u) << "allocations while replaying " << (n - warm) << " records";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    RealCaptures, SteadyStateAllocations,
+    ::testing::Values(
+        AllocCase{"binance_usdm", {"binance/hftbacktest/usdm_btcusdt_20240808.gz"}},
+        AllocCase{"okx", {"okx/cryptofeed/books-l2-tbt_2022-02-27_ws.txt.gz",
+                          "okx/cryptofeed/instruments_2022-02-27_http.txt.gz"}},
+        AllocCase{"kraken", {"kraken/cryptofeed/book1000_2021-04-17_ws.txt.gz",
+                             "kraken/cryptofeed/AssetPairs_2021-04-17_http.txt.gz"}}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+} // namespace
+} // namespace fh::test
