@@ -54,20 +54,20 @@ public:
   // (some recorders omit the last '\n'); one whose JSON is cut off by an interrupted write is
   // not loaded and counts as skipped, as does an unterminated last JSON-array element.
   // A gzip stream that is itself cut short is an Error.
-  static std::variant<CaptureFile, Error> open(const std::string& path,
+  static std::variant<CaptureFile, Error> open(const std::string &path,
                                                std::uint32_t file_index = 0);
 
-  CaptureFile(CaptureFile&&) noexcept = default;
-  CaptureFile& operator=(CaptureFile&&) noexcept = default;
-  CaptureFile(const CaptureFile&) = delete;
-  CaptureFile& operator=(const CaptureFile&) = delete;
+  CaptureFile(CaptureFile &&) noexcept = default;
+  CaptureFile &operator=(CaptureFile &&) noexcept = default;
+  CaptureFile(const CaptureFile &) = delete;
+  CaptureFile &operator=(const CaptureFile &) = delete;
   ~CaptureFile() = default;
 
   [[nodiscard]] Format format() const noexcept { return format_; }
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] const std::string &path() const noexcept { return path_; }
   // URL of the first WsOpen record, else empty.
   [[nodiscard]] std::string_view ws_url() const noexcept { return ws_url_; }
-  [[nodiscard]] const std::vector<Record>& records() const noexcept { return records_; }
+  [[nodiscard]] const std::vector<Record> &records() const noexcept { return records_; }
   // Non-empty lines (JsonArray: elements) that match no pattern. Empty lines are ignored.
   [[nodiscard]] std::size_t skipped_lines() const noexcept { return skipped_; }
   // Line number of the first skipped line, 0 if none (for diagnostics).
@@ -79,7 +79,8 @@ private:
 
   std::string path_;
   Format format_ = Format::Cryptofeed;
-  std::unique_ptr<std::string> text_;   // decompressed file + SIMDJSON_PADDING zero bytes
+  std::unique_ptr<char[]> text_;        // decompressed file + SIMDJSON_PADDING zero bytes
+  std::size_t text_size_ = 0;           // bytes of file text in text_, padding excluded
   std::unique_ptr<std::string> binary_; // decoded binary frames, each + SIMDJSON_PADDING zeros
   std::string_view ws_url_;
   std::vector<Record> records_;
@@ -90,13 +91,13 @@ private:
 // All records of `files` in replay order: stable sort by recv_ts_ns, ties keep file order then
 // line order; records with ts 0 (JsonArray) keep their relative order. Pointers stay valid as
 // long as `files` is not modified.
-[[nodiscard]] std::vector<const Record*> merge_by_time(const std::vector<CaptureFile>& files);
+[[nodiscard]] std::vector<const Record *> merge_by_time(const std::vector<CaptureFile> &files);
 
 // Decodes the body of a Python bytes literal (the text between b' and ', or between b" and ")
 // as written by repr(): printable ASCII plus the escapes \\ \' \" \n \r \t \xNN. Anything else
 // (another escape, a dangling backslash, a raw control or non-ASCII byte) is malformed:
 // returns false. `out` is overwritten.
-[[nodiscard]] bool decode_python_bytes(std::string_view literal, std::string& out);
+[[nodiscard]] bool decode_python_bytes(std::string_view literal, std::string &out);
 
 // Value of query parameter `key` in `url` (no percent-decoding), empty if absent:
 // url_param("https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=1000", "symbol")

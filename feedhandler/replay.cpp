@@ -76,7 +76,7 @@ Replay::open(const std::vector<std::string>& paths, const ReplayOptions& options
   std::unique_ptr<Replay> r(new Replay(options));
   for (std::size_t i = 0; i < paths.size(); ++i) {
     auto opened = capture::CaptureFile::open(paths[i], static_cast<std::uint32_t>(i));
-    if (auto* err = std::get_if<capture::Error>(&opened)) return paths[i] + ": " + err->message;
+    if (auto* err = std::get_if<capture::Error>(&opened)) return err->message; // names the path
     auto& file = r->files_.emplace_back(std::move(std::get<capture::CaptureFile>(opened)));
     std::optional<Venue> v = options.venue ? options.venue : detect_venue(file);
     if (!v) {

@@ -10,14 +10,14 @@
 
 namespace {
 
-struct Run {
+struct Outcome {
   int status = -1;
   std::string out;
 };
 
-Run run(const std::string& args) {
+Outcome run_cli(const std::string& args) {
   const std::string cmd = std::string(FH_BINARY_DIR) + "/tools/fh-replay " + args + " 2>/dev/null";
-  Run r;
+  Outcome r;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
   char buf[65536];
@@ -38,7 +38,7 @@ std::string last_line(const std::string& s) {
 const std::string kData = FH_DATA_DIR;
 
 TEST(FhReplayCli, PrintsTheSummaryJsonLastWithStableFieldNames) {
-  const Run r = run("--venue kraken --input " + kData + "/kraken/cryptofeed/book1000_2021-04-17_ws.txt.gz --input " +
+  const Outcome r = run_cli("--venue kraken --input " + kData + "/kraken/cryptofeed/book1000_2021-04-17_ws.txt.gz --input " +
                     kData + "/kraken/cryptofeed/AssetPairs_2021-04-17_http.txt.gz");
   ASSERT_EQ(r.status, 0);
   simdjson::dom::parser parser;
@@ -73,7 +73,7 @@ TEST(FhReplayCli, PrintsTheSummaryJsonLastWithStableFieldNames) {
 }
 
 TEST(FhReplayCli, TakesTheVenueFromTheCaptureUrl) {
-  const Run r = run("--depth 0 " + kData + "/okx/cryptofeed/books-l2-tbt_2021-07-22_conn2_ws.txt.gz " + kData +
+  const Outcome r = run_cli("--depth 0 " + kData + "/okx/cryptofeed/books-l2-tbt_2021-07-22_conn2_ws.txt.gz " + kData +
                     "/okx/cryptofeed/instruments_2021-07-22_http.txt.gz");
   ASSERT_EQ(r.status, 0);
   simdjson::dom::parser parser;
@@ -84,9 +84,9 @@ TEST(FhReplayCli, TakesTheVenueFromTheCaptureUrl) {
 }
 
 TEST(FhReplayCli, UnusableInputExitsNonZero) {
-  EXPECT_EQ(run("/nonexistent/capture.gz").status, 2);
-  EXPECT_EQ(run("--venue nosuchvenue " + kData + "/kraken/cryptofeed/trade_2021-04-17_ws.txt.gz").status, 2);
-  EXPECT_EQ(run("").status, 2);
+  EXPECT_EQ(run_cli("/nonexistent/capture.gz").status, 2);
+  EXPECT_EQ(run_cli("--venue nosuchvenue " + kData + "/kraken/cryptofeed/trade_2021-04-17_ws.txt.gz").status, 2);
+  EXPECT_EQ(run_cli("").status, 2);
 }
 
 } // namespace
