@@ -10,7 +10,8 @@ packages=(
   libconcurrentqueue-dev libreaderwriterqueue-dev  # control-plane queue, ring baseline
   nlohmann-json3-dev                   # bench baseline only (DOM parse)
   libgtest-dev libgmock-dev libbenchmark-dev
-  zlib1g-dev libzstd-dev               # gzip captures, crc32, recordings
+  zlib1g-dev libzstd-dev               # gzip captures, recordings
+  libdeflate-dev                       # PCLMUL crc32 for venue checksums
   liburing-dev libssl-dev libcurl4-openssl-dev
   python3
 )
