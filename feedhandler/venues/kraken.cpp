@@ -1,0 +1,665 @@
+// Kraken WS v1 frame parser (hot path). See kraken.hpp for the shape.
+//
+// Every function here is noexcept, pushes into the pre-sized EventBatch and reports errors as
+// ParseStatus; KrakenParser::parse removes a failed message's events. Numbers are read from
+// raw JSON tokens, so strings ("354.15000000") and bare numbers (ticker whole-lot volume)
+// go through the same exact decimal parser.
+#include "feedhandler/venues/kraken.hpp"
+
+#include <cstring>
+#include <utility>
+
+#include "book/decimal.hpp"
+
+namespace fh::venues {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+enum class Channel : std::uint8_t { Unknown = 0, Book, Trade, Ticker };
+
+constexpr bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+constexpr bool is_digit(char c) noexcept {
+  return static_cast<unsigned char>(c - '0') < 10U;
+}
+
+// Unsigned decimal integer, 1..19 digits (always fits uint64).
+bool parse_u64(std::string_view t, std::uint64_t &out) noexcept {
+  if (t.empty() || t.size() > 19)
+    return false;
+  std::uint64_t v = 0;
+  for (const char c : t) {
+    if (!is_digit(c))
+      return false;
+    v = v * 10U + static_cast<std::uint64_t>(c - '0');
+  }
+  out = v;
+  return true;
+}
+
+// "book-1000" -> Book with depth 1000; "trade"; "ticker"; anything else is a channel we do
+// not consume (spread, ohlc-N, ...).
+Channel classify(std::string_view name, std::uint32_t &depth) noexcept {
+  depth = 0;
+  if (name.substr(0, 4) == "book") {
+    if (name.size() == 4)
+      return Channel::Book;
+    std::uint64_t n = 0;
+    if (name[4] != '-' || name.size() > 15 || !parse_u64(name.substr(5), n) || n > 0xffffffffULL)
+      return Channel::Unknown;
+    depth = static_cast<std::uint32_t>(n);
+    return Channel::Book;
+  }
+  if (name == "trade")
+    return Channel::Trade;
+  if (name == "ticker")
+    return Channel::Ticker;
+  return Channel::Unknown;
+}
+
+// The text of a scalar: a string token without its quotes, a number token as written. Peeks
+// only (the enclosing iterator skips the value). Containers and literals come back as their
+// first character, which every number parser below rejects.
+std::string_view scalar_text(od::value &v) noexcept {
+  std::string_view t = v.raw_json_token();
+  while (!t.empty() && is_space(t.back()))
+    t.remove_suffix(1);
+  if (t.size() >= 2 && t.front() == '"' && t.back() == '"')
+    return t.substr(1, t.size() - 2);
+  return t;
+}
+
+// The text of a JSON string, read in place; only a string with escapes (never seen in
+// names and symbols, legal in JSON) is unescaped, into simdjson's string buffer. False if
+// the value is not a string.
+bool string_text(od::value &v, std::string_view &out) noexcept {
+  std::string_view t = v.raw_json_token();
+  while (!t.empty() && is_space(t.back()))
+    t.remove_suffix(1);
+  if (t.size() < 2 || t.front() != '"' || t.back() != '"')
+    return false;
+  t = t.substr(1, t.size() - 2);
+  if (t.find('\\') == std::string_view::npos) {
+    out = t;
+    return true;
+  }
+  return v.get_string().get(out) == simdjson::SUCCESS;
+}
+
+// Kraken times are Unix seconds with a fraction ("1618678133.365913") -> ns, exactly.
+bool parse_seconds_to_ns(std::string_view t, std::int64_t &out_ns) noexcept {
+  const std::size_t dot = t.find('.');
+  std::uint64_t sec = 0;
+  if (!parse_u64(t.substr(0, dot), sec) || sec > 9'223'372'035ULL)
+    return false;
+  std::uint64_t frac = 0;
+  if (dot != std::string_view::npos) {
+    const std::string_view f = t.substr(dot + 1);
+    if (f.size() > 9 || !parse_u64(f, frac))
+      return false;
+    frac *= static_cast<std::uint64_t>(book::kPow10[9 - f.size()]);
+  }
+  out_ns = static_cast<std::int64_t>(sec * 1'000'000'000ULL + frac);
+  return true;
+}
+
+bool parse_price(std::string_view t, const Instrument &inst, book::ParsedDecimal &out) noexcept {
+  return book::parse_decimal(t, inst.price_decimals, out) == book::DecimalError::Ok;
+}
+bool parse_qty(std::string_view t, const Instrument &inst, book::ParsedDecimal &out) noexcept {
+  return book::parse_decimal(t, inst.qty_decimals, out) == book::DecimalError::Ok;
+}
+
+struct Names {
+  std::string_view channel;
+  std::string_view pair;
+};
+
+std::size_t skip_space_back(std::string_view s, std::size_t i) noexcept {
+  while (i > 0 && is_space(s[i - 1]))
+    --i;
+  return i;
+}
+
+// Reads the string that ends just before position `i` (which follows its closing quote).
+// Refuses escapes: those frames take the on-demand path. Returns the opening quote's index.
+bool string_before(std::string_view s, std::size_t i, std::string_view &out,
+                   std::size_t &open) noexcept {
+  if (i == 0 || s[i - 1] != '"')
+    return false;
+  const std::size_t close = i - 1;
+  std::size_t j = close;
+  while (j > 0) {
+    const char c = s[j - 1];
+    if (c == '"') {
+      open = j - 1;
+      out = s.substr(j, close - j);
+      return true;
+    }
+    if (c == '\\')
+      return false;
+    --j;
+  }
+  return false;
+}
+
+// Fast path: ..., "book-1000", "XBT/CHF"] read backwards from the end of the frame text. The
+// forward pass verifies these are really the array's last two elements.
+bool scan_trailing_names(std::string_view frame, Names &names) noexcept {
+  std::size_t i = skip_space_back(frame, frame.size());
+  if (i == 0 || frame[i - 1] != ']')
+    return false;
+  i = skip_space_back(frame, i - 1);
+  std::size_t open = 0;
+  if (!string_before(frame, i, names.pair, open))
+    return false;
+  i = skip_space_back(frame, open);
+  if (i == 0 || frame[i - 1] != ',')
+    return false;
+  i = skip_space_back(frame, i - 1);
+  return string_before(frame, i, names.channel, open);
+}
+
+// Cold path for frames the backward scan refuses: one on-demand pass collecting the last two
+// elements (unescaped into `storage`), then the document is rewound for the real pass.
+constexpr std::size_t kMaxNameLength = 64;
+struct NameStorage {
+  char channel[kMaxNameLength];
+  char pair[kMaxNameLength];
+};
+
+[[gnu::cold]] [[gnu::noinline]] bool names_from_document(od::document &doc, NameStorage &storage,
+                                                         Names &names) noexcept {
+  od::array root;
+  if (doc.get_array().get(root))
+    return false;
+  std::size_t index = 0;
+  std::size_t last_string = 0;     // 1-based element index of the last string seen
+  std::size_t previous_string = 0; // and of the one before it
+  char last[kMaxNameLength];
+  std::size_t last_len = 0;
+  std::size_t previous_len = 0;
+  for (auto element_result : root) {
+    od::value element;
+    if (element_result.get(element))
+      return false;
+    ++index;
+    od::json_type type{};
+    if (element.type().get(type))
+      return false;
+    if (type != od::json_type::string)
+      continue;
+    std::string_view s;
+    if (element.get_string().get(s) || s.size() > kMaxNameLength)
+      return false;
+    std::memcpy(storage.channel, last, last_len);
+    previous_len = last_len;
+    previous_string = last_string;
+    std::memcpy(last, s.data(), s.size());
+    last_len = s.size();
+    last_string = index;
+  }
+  if (index < 3 || last_string != index || previous_string != index - 1)
+    return false;
+  std::memcpy(storage.pair, last, last_len);
+  names.channel = std::string_view(storage.channel, previous_len);
+  names.pair = std::string_view(storage.pair, last_len);
+  doc.rewind();
+  return true;
+}
+
+// On-demand checks the structure only of what it reads: a value that is merely skipped may
+// hide a broken comma or bracket. Frames we do not otherwise use (events, other channels)
+// and fields we skip are walked with this, so malformed input is never Ignored.
+// Depth-limited; simdjson's own depth limit bounds the input anyway.
+constexpr int kWalkDepth = 16;
+
+// true, false, null or a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_atom(std::string_view t) noexcept {
+  while (!t.empty() && is_space(t.back()))
+    t.remove_suffix(1);
+  if (t == "true" || t == "false" || t == "null")
+    return true;
+  std::size_t i = 0;
+  auto digits = [&]() noexcept {
+    const std::size_t start = i;
+    while (i < t.size() && is_digit(t[i]))
+      ++i;
+    return i - start;
+  };
+  if (i < t.size() && t[i] == '-')
+    ++i;
+  const std::size_t int_start = i;
+  const std::size_t int_digits = digits();
+  if (int_digits == 0 || (int_digits > 1 && t[int_start] == '0'))
+    return false;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    if (digits() == 0)
+      return false;
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-'))
+      ++i;
+    if (digits() == 0)
+      return false;
+  }
+  return i == t.size();
+}
+
+bool walk(od::value &v, int depth) noexcept {
+  od::json_type type{};
+  if (v.type().get(type))
+    return false;
+  if (type == od::json_type::array) {
+    od::array a;
+    if (v.get_array().get(a))
+      return false;
+    for (auto element_result : a) {
+      od::value element;
+      if (element_result.get(element))
+        return false;
+      if (depth > 0 && !walk(element, depth - 1))
+        return false;
+    }
+  } else if (type == od::json_type::object) {
+    od::object o;
+    if (v.get_object().get(o))
+      return false;
+    for (auto field_result : o) {
+      od::field field;
+      if (std::move(field_result).get(field))
+        return false;
+      if (depth > 0 && !walk(field.value(), depth - 1))
+        return false;
+    }
+  } else if (type != od::json_type::string) {
+    return is_json_atom(v.raw_json_token()); // "6481x10283" is one token to stage 1
+  }
+  return true;
+}
+
+// Walks a whole frame we do not use, so that a broken one is Malformed, not Ignored.
+bool walk_document(od::document &doc) noexcept {
+  od::value root;
+  if (doc.get_value().get(root) || !walk(root, kWalkDepth))
+    return false;
+  return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
+}
+
+struct Frame {
+  EventBatch &out;
+  const Instrument *inst;
+  std::int64_t recv_ts_ns;
+
+  Event *push(EventType type) noexcept {
+    // In place, field by field: building it with make_event and copying it in makes g++ store
+    // small fields and reload them as vectors, a store-forwarding stall per event.
+    Event *e = out.push();
+    if (e != nullptr) {
+      std::memset(static_cast<void *>(e), 0, sizeof(Event));
+      e->type = type;
+      e->venue = Venue::Kraken;
+      e->instrument = inst->id;
+      e->recv_ts_ns = recv_ts_ns;
+    }
+    return e;
+  }
+};
+
+// One side of a book dict: [[price, volume, timestamp(, "r")], ...] in wire order.
+ParseStatus parse_levels(od::value &side_value, book::Side side, Frame &f, std::uint32_t &count,
+                         std::int64_t &last_ts_ns) noexcept {
+  od::array levels;
+  if (side_value.get_array().get(levels))
+    return ParseStatus::Malformed;
+  for (auto level_result : levels) {
+    od::array level;
+    if (level_result.get_array().get(level))
+      return ParseStatus::Malformed;
+    Event *e = f.push(EventType::BookLevel);
+    if (e == nullptr)
+      return ParseStatus::BatchOverflow;
+    e->side = side;
+    unsigned index = 0;
+    for (auto element_result : level) {
+      od::value element;
+      if (element_result.get(element))
+        return ParseStatus::Malformed;
+      book::ParsedDecimal d{};
+      switch (index) {
+      case 0:
+        if (!parse_price(scalar_text(element), *f.inst, d))
+          return ParseStatus::BadNumber;
+        e->level.price = d.mantissa;
+        e->level.price_text_dp = d.text_decimals;
+        break;
+      case 1:
+        if (!parse_qty(scalar_text(element), *f.inst, d))
+          return ParseStatus::BadNumber;
+        e->level.qty = d.mantissa;
+        e->level.qty_text_dp = d.text_decimals;
+        break;
+      case 2:
+        if (!parse_seconds_to_ns(scalar_text(element), last_ts_ns))
+          return ParseStatus::BadNumber;
+        break;
+      default:
+        break; // "r" (republish): the level is applied like any other
+      }
+      ++index;
+    }
+    if (index < 3)
+      return ParseStatus::Malformed;
+    ++count;
+  }
+  return ParseStatus::Ok;
+}
+
+struct BookState {
+  std::size_t begin_index = 0;
+  std::uint32_t levels = 0;
+  std::int64_t last_ts_ns = 0;
+  std::int64_t checksum = 0;
+  bool started = false;
+  bool snapshot = false;
+  bool has_checksum = false;
+};
+
+ParseStatus parse_book_dict(od::value &dict_value, Frame &f, BookState &b) noexcept {
+  od::object dict;
+  if (dict_value.get_object().get(dict))
+    return ParseStatus::Malformed;
+  if (!b.started) {
+    b.begin_index = f.out.size();
+    if (f.push(EventType::BookBegin) == nullptr)
+      return ParseStatus::BatchOverflow;
+    b.started = true;
+  }
+  for (auto field_result : dict) {
+    od::field field;
+    if (std::move(field_result).get(field))
+      return ParseStatus::Malformed;
+    const auto key = field.key();
+    od::value &v = field.value();
+    ParseStatus st = ParseStatus::Ok;
+    if (key == "a") {
+      st = parse_levels(v, book::Side::Ask, f, b.levels, b.last_ts_ns);
+    } else if (key == "b") {
+      st = parse_levels(v, book::Side::Bid, f, b.levels, b.last_ts_ns);
+    } else if (key == "as") {
+      b.snapshot = true;
+      st = parse_levels(v, book::Side::Ask, f, b.levels, b.last_ts_ns);
+    } else if (key == "bs") {
+      b.snapshot = true;
+      st = parse_levels(v, book::Side::Bid, f, b.levels, b.last_ts_ns);
+    } else if (key == "c") {
+      std::uint64_t c = 0;
+      if (!parse_u64(scalar_text(v), c) || c > 0xffffffffULL)
+        return ParseStatus::BadNumber;
+      b.checksum = static_cast<std::int64_t>(c);
+      b.has_checksum = true;
+    } else if (!walk(v, kWalkDepth)) {
+      return ParseStatus::Malformed;
+    }
+    if (st != ParseStatus::Ok)
+      return st;
+  }
+  return ParseStatus::Ok;
+}
+
+ParseStatus finish_book(Frame &f, const BookState &b, std::uint32_t depth) noexcept {
+  if (!b.started)
+    return ParseStatus::Malformed;
+  Event *end = f.push(EventType::BookEnd);
+  if (end == nullptr)
+    return ParseStatus::BatchOverflow;
+  end->exch_ts_ns = b.last_ts_ns;
+  if (b.has_checksum) {
+    end->flags = kFlagHasChecksum;
+    end->end.checksum = b.checksum;
+  }
+  Event &begin = f.out[b.begin_index];
+  begin.exch_ts_ns = b.last_ts_ns;
+  begin.flags = b.snapshot ? kFlagSnapshot : std::uint8_t{0};
+  begin.begin.levels = b.levels;
+  begin.begin.depth = depth;
+  return ParseStatus::Ok;
+}
+
+// [[price, volume, time, side, orderType, misc], ...]
+ParseStatus parse_trades(od::value &list_value, Frame &f) noexcept {
+  od::array list;
+  if (list_value.get_array().get(list))
+    return ParseStatus::Malformed;
+  for (auto trade_result : list) {
+    od::array trade;
+    if (trade_result.get_array().get(trade))
+      return ParseStatus::Malformed;
+    Event *e = f.push(EventType::Trade);
+    if (e == nullptr)
+      return ParseStatus::BatchOverflow;
+    unsigned index = 0;
+    for (auto element_result : trade) {
+      od::value element;
+      if (element_result.get(element))
+        return ParseStatus::Malformed;
+      book::ParsedDecimal d{};
+      const std::string_view t = scalar_text(element);
+      switch (index) {
+      case 0:
+        if (!parse_price(t, *f.inst, d))
+          return ParseStatus::BadNumber;
+        e->trade.price = d.mantissa;
+        break;
+      case 1:
+        if (!parse_qty(t, *f.inst, d))
+          return ParseStatus::BadNumber;
+        e->trade.qty = d.mantissa;
+        break;
+      case 2:
+        if (!parse_seconds_to_ns(t, e->exch_ts_ns))
+          return ParseStatus::BadNumber;
+        break;
+      case 3: {
+        std::string_view side;
+        if (!string_text(element, side))
+          return ParseStatus::Malformed;
+        if (side == "s")
+          e->flags |= kFlagBuyerIsMaker;
+        else if (side != "b")
+          return ParseStatus::Malformed;
+        break;
+      }
+      default:
+        break; // order type (market/limit), misc
+      }
+      ++index;
+    }
+    if (index < 4)
+      return ParseStatus::Malformed;
+  }
+  return ParseStatus::Ok;
+}
+
+// "a"/"b": [price, wholeLotVolume, lotVolume] -> price and lotVolume.
+ParseStatus parse_ticker_side(od::value &side_value, const Instrument &inst, std::int64_t &price,
+                              std::int64_t &qty) noexcept {
+  od::array side;
+  if (side_value.get_array().get(side))
+    return ParseStatus::Malformed;
+  unsigned index = 0;
+  for (auto element_result : side) {
+    od::value element;
+    if (element_result.get(element))
+      return ParseStatus::Malformed;
+    book::ParsedDecimal d{};
+    if (index == 0) {
+      if (!parse_price(scalar_text(element), inst, d))
+        return ParseStatus::BadNumber;
+      price = d.mantissa;
+    } else if (index == 2) {
+      if (!parse_qty(scalar_text(element), inst, d))
+        return ParseStatus::BadNumber;
+      qty = d.mantissa;
+    }
+    ++index;
+  }
+  return index >= 3 ? ParseStatus::Ok : ParseStatus::Malformed;
+}
+
+ParseStatus parse_ticker(od::value &dict_value, Frame &f) noexcept {
+  od::object dict;
+  if (dict_value.get_object().get(dict))
+    return ParseStatus::Malformed;
+  Event *e = f.push(EventType::Bbo);
+  if (e == nullptr)
+    return ParseStatus::BatchOverflow;
+  unsigned seen = 0;
+  for (auto field_result : dict) {
+    od::field field;
+    if (std::move(field_result).get(field))
+      return ParseStatus::Malformed;
+    const auto key = field.key();
+    ParseStatus st = ParseStatus::Ok;
+    if (key == "a") {
+      st = parse_ticker_side(field.value(), *f.inst, e->bbo.ask_price, e->bbo.ask_qty);
+      seen |= 1U;
+    } else if (key == "b") {
+      st = parse_ticker_side(field.value(), *f.inst, e->bbo.bid_price, e->bbo.bid_qty);
+      seen |= 2U;
+    } else if (!walk(field.value(), kWalkDepth)) { // c, v, p, t, l, h, o
+      return ParseStatus::Malformed;
+    }
+    if (st != ParseStatus::Ok)
+      return st;
+  }
+  return seen == 3U ? ParseStatus::Ok : ParseStatus::Malformed;
+}
+
+ParseStatus parse_frame(od::parser &parser, InstrumentRegistry &registry, std::string_view frame,
+                        std::int64_t recv_ts_ns, EventBatch &out) noexcept {
+  std::size_t first = 0;
+  while (first < frame.size() && is_space(frame[first]))
+    ++first;
+  if (first == frame.size())
+    return ParseStatus::Malformed;
+  if (frame[first] != '[' && frame[first] != '{')
+    return ParseStatus::Malformed;
+  od::document doc;
+  if (parser
+          .iterate(simdjson::padded_string_view(frame.data(), frame.size(),
+                                                frame.size() + simdjson::SIMDJSON_PADDING))
+          .get(doc))
+    return ParseStatus::Malformed;
+  // {"event":"heartbeat"|"systemStatus"|"subscriptionStatus"|"pong"...}: no market data.
+  if (frame[first] == '{')
+    return walk_document(doc) ? ParseStatus::Ignored : ParseStatus::Malformed;
+
+  Names names;
+  NameStorage storage;
+  if (!scan_trailing_names(frame, names) && !names_from_document(doc, storage, names))
+    return ParseStatus::Malformed;
+  std::uint32_t depth = 0;
+  const Channel channel = classify(names.channel, depth);
+  if (channel == Channel::Unknown) // spread, ohlc-N, ...: checked, not used
+    return walk_document(doc) ? ParseStatus::Ignored : ParseStatus::Malformed;
+
+  Frame f{out, registry.resolve(Venue::Kraken, names.pair, &kraken_default_instrument), recv_ts_ns};
+  if (f.inst == nullptr)
+    return ParseStatus::UnknownInstrument;
+
+  // [chanId, payload..., channelName, pair]
+  od::array root;
+  if (doc.get_array().get(root))
+    return ParseStatus::Malformed;
+  enum class Expect : std::uint8_t { ChannelId, Payload, Pair, End };
+  Expect expect = Expect::ChannelId;
+  unsigned payloads = 0;
+  BookState book_state;
+  for (auto element_result : root) {
+    od::value element;
+    if (element_result.get(element))
+      return ParseStatus::Malformed;
+    switch (expect) {
+    case Expect::ChannelId: {
+      std::uint64_t channel_id = 0;
+      if (element.get_uint64().get(channel_id))
+        return ParseStatus::Malformed;
+      expect = Expect::Payload;
+      break;
+    }
+    case Expect::Payload: {
+      od::json_type type{};
+      if (element.type().get(type))
+        return ParseStatus::Malformed;
+      if (type == od::json_type::string) { // the channel name closes the payload
+        std::string_view name;
+        if (!string_text(element, name) || name != names.channel || payloads == 0)
+          return ParseStatus::Malformed;
+        expect = Expect::Pair;
+        break;
+      }
+      ParseStatus st = ParseStatus::Malformed;
+      switch (channel) {
+      case Channel::Book:
+        st = parse_book_dict(element, f, book_state);
+        break;
+      case Channel::Trade:
+        st = payloads == 0 ? parse_trades(element, f) : st;
+        break;
+      case Channel::Ticker:
+        st = payloads == 0 ? parse_ticker(element, f) : st;
+        break;
+      case Channel::Unknown:
+        break;
+      }
+      if (st != ParseStatus::Ok)
+        return st;
+      ++payloads;
+      break;
+    }
+    case Expect::Pair: {
+      std::string_view pair;
+      if (!string_text(element, pair) || pair != names.pair)
+        return ParseStatus::Malformed;
+      expect = Expect::End;
+      break;
+    }
+    case Expect::End:
+      return ParseStatus::Malformed;
+    }
+  }
+  if (expect != Expect::End)
+    return ParseStatus::Malformed;
+  // The whole document must have been consumed (nothing after the root array).
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS)
+    return ParseStatus::Malformed;
+  if (channel == Channel::Book)
+    return finish_book(f, book_state, depth);
+  return ParseStatus::Ok;
+}
+
+} // namespace
+
+KrakenParser::KrakenParser(InstrumentRegistry &registry, std::size_t frame_capacity)
+    : registry_(&registry) {
+  // Size the buffers now so parse() never allocates for frames up to frame_capacity. On
+  // failure simdjson retries the allocation at the first iterate().
+  if (parser_.allocate(frame_capacity) != simdjson::SUCCESS)
+    return;
+}
+
+ParseStatus KrakenParser::parse(std::string_view frame, std::int64_t recv_ts_ns,
+                                EventBatch &out) noexcept {
+  const std::size_t mark = out.size();
+  const ParseStatus st = parse_frame(parser_, *registry_, frame, recv_ts_ns, out);
+  if (st != ParseStatus::Ok)
+    out.truncate(mark);
+  return st;
+}
+
+} // namespace fh::venues
