@@ -1,25 +1,35 @@
-// L2Book vs a std::map book (one map per side) on real update streams, levels
-// pre-extracted into vectors at setup; items = level updates applied.
+// L2Book (chunked sorted array) vs the previous L2Book (one double-ended sorted array per
+// side, kept below verbatim as SortedArrayBook) vs a std::map book (one map per side), on
+// real update streams, levels pre-extracted into vectors at setup; items = level updates
+// applied. All three run in this one binary, so their ratios come from the same run.
 //  - USD-M BTCUSDT depth@0ms (hftbacktest): the inline REST snapshot is loaded, then every
 //    level update of every depth event not older than it. This feed diffs the WHOLE book
-//    (it grows to ~5,000 levels a side; the median update is ~200 levels from the top), the
+//    (it grows to ~10,000 levels a side; the median update is ~220 levels from the top), the
 //    worst case for a contiguous array. One iteration replays the stream from a copy of the
-//    snapshot book.
+//    snapshot book (BM_CopySnapshotOnly is that copy alone, to subtract).
 //  - OKX books-l2-tbt 2022-02-27 (10 instruments, 400-level books, snapshots included) and
 //    Kraken book-1000 2021-04-17 (10 pairs, truncated to 1,000 after every message): the
 //    shallower, top-heavy books most venues send. One iteration replays the whole capture
 //    into fresh books.
-// Also: OKX-style checksum of a book (top 25 x 2 sides rebuilt as text + zlib crc32).
+// Checksums: okx_checksum / kraken_checksum (SWAR digits + libdeflate crc32) vs the previous
+// implementation (format_decimal per number + zlib crc32, kept below as *_zlib_reference) on
+// real books: every OKX book and every Kraken book at the end of its capture (400 and 1,000
+// levels a side), and the USD-M snapshot book. Setup checks both give the same CRC.
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <map>
+#include <memory>
+#include <new>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "book/checksum.hpp"
@@ -30,6 +40,274 @@ namespace {
 
 using fh::book::Level;
 using fh::book::Side;
+
+// ---- baseline 1: the previous L2Book, verbatim but for the name -------------------------
+// One contiguous sorted array per side, best level at the END; a short linear probe from
+// the end, binary search below; an insert/erase shifts whichever part is shorter.
+class SortedArrayBook {
+public:
+  SortedArrayBook(std::uint8_t price_decimals, std::uint8_t qty_decimals,
+                  std::size_t reserve_per_side = 1024)
+      : sides_{SideArray(reserve_per_side * 2), SideArray(reserve_per_side * 2)},
+        price_decimals_(price_decimals), qty_decimals_(qty_decimals) {}
+
+  void clear() noexcept {
+    sides_[0].clear();
+    sides_[1].clear();
+  }
+  [[nodiscard]] bool apply(Side side, const Level &level) noexcept {
+    return side == Side::Bid ? sides_[0].apply<true>(level) : sides_[1].apply<false>(level);
+  }
+  std::size_t depth(Side side) const noexcept { return side_of(side).size(); }
+  const Level &at(Side side, std::size_t i) const noexcept { return side_of(side).at(i); }
+  const Level *best(Side side) const noexcept {
+    const SideArray &s = side_of(side);
+    return s.size() == 0 ? nullptr : &s.at(0);
+  }
+  void truncate(Side side, std::size_t max_levels) noexcept { side_of(side).truncate(max_levels); }
+  std::uint8_t price_decimals() const noexcept { return price_decimals_; }
+  std::uint8_t qty_decimals() const noexcept { return qty_decimals_; }
+
+private:
+  class SideArray {
+  public:
+    explicit SideArray(std::size_t capacity)
+        : buf_(std::make_unique_for_overwrite<Level[]>(std::max(capacity, kMinCapacity))),
+          capacity_(std::max(capacity, kMinCapacity)), begin_(capacity_ / 2), end_(capacity_ / 2) {
+    }
+    SideArray(const SideArray &other)
+        : buf_(std::make_unique_for_overwrite<Level[]>(other.capacity_)),
+          capacity_(other.capacity_), begin_(other.begin_), end_(other.end_) {
+      std::copy(other.buf_.get() + begin_, other.buf_.get() + end_, buf_.get() + begin_);
+    }
+    SideArray &operator=(const SideArray &) = delete;
+    SideArray(SideArray &&) noexcept = default;
+    SideArray &operator=(SideArray &&) noexcept = default;
+    ~SideArray() = default;
+
+    std::size_t size() const noexcept { return end_ - begin_; }
+    const Level &at(std::size_t i) const noexcept { return buf_[end_ - 1 - i]; }
+    void clear() noexcept { begin_ = end_ = capacity_ / 2; }
+    void truncate(std::size_t max_levels) noexcept {
+      if (size() > max_levels)
+        begin_ = end_ - max_levels;
+    }
+
+    template <bool kBid> bool apply(const Level &level) noexcept {
+      const std::size_t pos = find<kBid>(level.price);
+      if (pos != end_ && buf_[pos].price == level.price) {
+        if (level.qty == 0)
+          erase_at(pos);
+        else
+          buf_[pos] = level;
+        return true;
+      }
+      if (level.qty == 0)
+        return true;
+      if (begin_ == 0 || end_ == capacity_) [[unlikely]] {
+        const std::size_t offset = pos - begin_;
+        if (!make_room())
+          return false;
+        insert_at(begin_ + offset, level);
+        return true;
+      }
+      insert_at(pos, level);
+      return true;
+    }
+
+  private:
+    static constexpr std::size_t kMinCapacity = 16;
+    template <bool kBid> static bool not_worse(std::int64_t a, std::int64_t b) noexcept {
+      if constexpr (kBid)
+        return a >= b;
+      else
+        return a <= b;
+    }
+    template <bool kBid> std::size_t find(std::int64_t price) const noexcept {
+      constexpr std::size_t kProbe = 8;
+      std::size_t hi = end_;
+      const std::size_t stop = size() > kProbe ? end_ - kProbe : begin_;
+      while (hi > stop) {
+        if (!not_worse<kBid>(buf_[hi - 1].price, price))
+          return hi;
+        --hi;
+      }
+      if (hi == begin_)
+        return hi;
+      const Level *base = buf_.get() + begin_;
+      std::size_t n = hi - begin_;
+      while (n > 1) {
+        const std::size_t half = n / 2;
+        base = not_worse<kBid>(base[half].price, price) ? base : base + half;
+        n -= half;
+      }
+      const auto idx = static_cast<std::size_t>(base - buf_.get());
+      return not_worse<kBid>(base->price, price) ? idx : idx + 1;
+    }
+    void insert_at(std::size_t pos, const Level &level) noexcept {
+      Level *const b = buf_.get();
+      if (pos - begin_ < end_ - pos) {
+        std::copy(b + begin_, b + pos, b + begin_ - 1);
+        --begin_;
+        b[pos - 1] = level;
+      } else {
+        std::copy_backward(b + pos, b + end_, b + end_ + 1);
+        ++end_;
+        b[pos] = level;
+      }
+    }
+    void erase_at(std::size_t pos) noexcept {
+      Level *const b = buf_.get();
+      if (pos - begin_ < end_ - pos - 1) {
+        std::copy_backward(b + begin_, b + pos, b + pos + 1);
+        ++begin_;
+      } else {
+        std::copy(b + pos + 1, b + end_, b + pos);
+        --end_;
+      }
+    }
+    [[gnu::cold, gnu::noinline]] bool make_room() noexcept {
+      const std::size_t n = size();
+      if (n + 1 > capacity_ - capacity_ / 4) {
+        const std::size_t new_capacity = std::max(capacity_ * 2, kMinCapacity);
+        std::unique_ptr<Level[]> grown(new (std::nothrow) Level[new_capacity]);
+        if (!grown)
+          return false;
+        const std::size_t new_begin = (new_capacity - n) / 2;
+        std::copy(buf_.get() + begin_, buf_.get() + end_, grown.get() + new_begin);
+        buf_ = std::move(grown);
+        capacity_ = new_capacity;
+        begin_ = new_begin;
+        end_ = new_begin + n;
+        return true;
+      }
+      const std::size_t new_begin = (capacity_ - n) / 2;
+      Level *const b = buf_.get();
+      if (new_begin < begin_)
+        std::copy(b + begin_, b + end_, b + new_begin);
+      else if (new_begin > begin_)
+        std::copy_backward(b + begin_, b + end_, b + new_begin + n);
+      begin_ = new_begin;
+      end_ = new_begin + n;
+      return true;
+    }
+
+    std::unique_ptr<Level[]> buf_;
+    std::size_t capacity_ = 0;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+  };
+
+  const SideArray &side_of(Side s) const noexcept { return sides_[s == Side::Bid ? 0 : 1]; }
+  SideArray &side_of(Side s) noexcept { return sides_[s == Side::Bid ? 0 : 1]; }
+
+  SideArray sides_[2];
+  std::uint8_t price_decimals_;
+  std::uint8_t qty_decimals_;
+};
+
+// ---- baseline 2: the textbook book, one std::map per side keyed by price ----------------
+struct MapBook {
+  std::map<std::int64_t, Level, std::greater<>> bids;
+  std::map<std::int64_t, Level> asks;
+  MapBook() = default;
+  MapBook(std::uint8_t, std::uint8_t, std::size_t = 0) {}
+  void apply(Side side, const Level &l) {
+    auto go = [&](auto &m) {
+      if (l.qty == 0)
+        m.erase(l.price);
+      else
+        m[l.price] = l;
+    };
+    if (side == Side::Bid)
+      go(bids);
+    else
+      go(asks);
+  }
+  void clear() {
+    bids.clear();
+    asks.clear();
+  }
+  void truncate(Side side, std::size_t max_levels) {
+    auto go = [&](auto &m) {
+      while (m.size() > max_levels)
+        m.erase(std::prev(m.end()));
+    };
+    if (side == Side::Bid)
+      go(bids);
+    else
+      go(asks);
+  }
+  const Level *best(Side side) const {
+    if (side == Side::Bid)
+      return bids.empty() ? nullptr : &bids.begin()->second;
+    return asks.empty() ? nullptr : &asks.begin()->second;
+  }
+};
+
+template <typename Book> void apply_to(Book &book, Side side, const Level &level) {
+  if constexpr (std::is_same_v<Book, MapBook>)
+    book.apply(side, level);
+  else
+    benchmark::DoNotOptimize(book.apply(side, level));
+}
+
+// ---- the previous checksum implementation (format_decimal per number + zlib crc32) ------
+std::uint32_t zlib_crc32_of(const char *data, std::size_t len) {
+  const uLong crc = ::crc32(0L, Z_NULL, 0);
+  return static_cast<std::uint32_t>(
+      ::crc32(crc, reinterpret_cast<const Bytef *>(data), static_cast<uInt>(len)));
+}
+
+template <typename Book> std::uint32_t okx_checksum_zlib_reference(const Book &book) {
+  constexpr std::size_t kLevels = 25;
+  char buf[kLevels * 4 * fh::book::kDecimalBufferSize];
+  char *o = buf;
+  auto put = [&](bool first, const Level &level) {
+    if (!first)
+      *o++ = ':';
+    o += fh::book::format_decimal(level.price, book.price_decimals(), level.price_text_dp, o);
+    *o++ = ':';
+    o += fh::book::format_decimal(level.qty, book.qty_decimals(), level.qty_text_dp, o);
+  };
+  const std::size_t bids = std::min(book.depth(Side::Bid), kLevels);
+  const std::size_t asks = std::min(book.depth(Side::Ask), kLevels);
+  for (std::size_t i = 0; i < std::max(bids, asks); ++i) {
+    if (i < bids)
+      put(o == buf, book.at(Side::Bid, i));
+    if (i < asks)
+      put(o == buf, book.at(Side::Ask, i));
+  }
+  return zlib_crc32_of(buf, static_cast<std::size_t>(o - buf));
+}
+
+template <typename Book> std::uint32_t kraken_checksum_zlib_reference(const Book &book) {
+  constexpr std::size_t kLevels = 10;
+  char buf[kLevels * 4 * fh::book::kDecimalBufferSize];
+  char *o = buf;
+  auto put = [&](std::int64_t mantissa, std::uint8_t decimals, std::uint8_t text_dp) {
+    char tmp[fh::book::kDecimalBufferSize];
+    const std::size_t len = fh::book::format_decimal(mantissa, decimals, text_dp, tmp);
+    bool leading = true;
+    for (std::size_t i = 0; i < len; ++i) {
+      if (tmp[i] == '.' || (leading && tmp[i] == '0'))
+        continue;
+      leading = false;
+      *o++ = tmp[i];
+    }
+  };
+  for (const Side side : {Side::Ask, Side::Bid}) {
+    const std::size_t n = std::min(book.depth(side), kLevels);
+    for (std::size_t i = 0; i < n; ++i) {
+      const Level &l = book.at(side, i);
+      put(l.price, book.price_decimals(), l.price_text_dp);
+      put(l.qty, book.qty_decimals(), l.qty_text_dp);
+    }
+  }
+  return zlib_crc32_of(buf, static_cast<std::size_t>(o - buf));
+}
+
+// ---- USD-M stream ----------------------------------------------------------------------
 
 struct Update {
   Side side;
@@ -58,19 +336,23 @@ void append(simdjson::dom::array levels, Side side, std::vector<Update> &out) {
   }
 }
 
-Stream load() {
-  Stream s;
-  const std::string path =
-      std::string(FH_DATA_DIR) + "/binance/hftbacktest/usdm_btcusdt_20240808.gz";
+std::string read_gz(const std::string &rel) {
+  const std::string path = std::string(FH_DATA_DIR) + "/" + rel;
   gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr)
-    return s;
   std::string all;
+  if (f == nullptr)
+    return all;
   char buf[1 << 16];
   int n = 0;
   while ((n = gzread(f, buf, sizeof buf)) > 0)
     all.append(buf, static_cast<std::size_t>(n));
   gzclose(f);
+  return all;
+}
+
+Stream load() {
+  Stream s;
+  const std::string all = read_gz("binance/hftbacktest/usdm_btcusdt_20240808.gz");
   simdjson::dom::parser parser;
   std::uint64_t lid = 0;
   bool have = false;
@@ -115,91 +397,62 @@ const Stream &stream() {
   return s;
 }
 
-void BM_L2BookApplyStream(benchmark::State &state) {
+template <typename Book> void run_stream(benchmark::State &state) {
   const Stream &s = stream();
-  fh::book::L2Book base(kPriceDp, kQtyDp);
+  Book base(kPriceDp, kQtyDp, 1024);
   for (const auto &u : s.snapshot)
-    (void)base.apply(u.side, u.level);
+    apply_to(base, u.side, u.level);
   for (auto _ : state) {
-    fh::book::L2Book book = base;
+    Book book = base;
     for (const auto &u : s.updates)
-      benchmark::DoNotOptimize(book.apply(u.side, u.level));
+      apply_to(book, u.side, u.level);
     benchmark::DoNotOptimize(book.best(Side::Bid));
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(s.updates.size()));
 }
-BENCHMARK(BM_L2BookApplyStream)->Unit(benchmark::kMillisecond);
 
-// Baseline: the textbook book, one std::map per side keyed by price.
-struct MapBook {
-  std::map<std::int64_t, Level, std::greater<>> bids;
-  std::map<std::int64_t, Level> asks;
-  void apply(Side side, const Level &l) {
-    auto go = [&](auto &m) {
-      if (l.qty == 0)
-        m.erase(l.price);
-      else
-        m[l.price] = l;
-    };
-    if (side == Side::Bid)
-      go(bids);
-    else
-      go(asks);
-  }
-};
-
-void BM_StdMapBookApplyStream(benchmark::State &state) {
-  const Stream &s = stream();
-  MapBook base;
-  for (const auto &u : s.snapshot)
-    base.apply(u.side, u.level);
-  for (auto _ : state) {
-    MapBook book = base;
-    for (const auto &u : s.updates)
-      book.apply(u.side, u.level);
-    benchmark::DoNotOptimize(book.bids.begin()->second);
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(s.updates.size()));
+void BM_L2BookApplyStream(benchmark::State &state) {
+  run_stream<fh::book::L2Book>(state);
 }
+void BM_SortedArrayBookApplyStream(benchmark::State &state) {
+  run_stream<SortedArrayBook>(state);
+}
+void BM_StdMapBookApplyStream(benchmark::State &state) {
+  run_stream<MapBook>(state);
+}
+BENCHMARK(BM_L2BookApplyStream)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SortedArrayBookApplyStream)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_StdMapBookApplyStream)->Unit(benchmark::kMillisecond);
 
 // Cost of the per-iteration copies above, to subtract: copying the snapshot books only.
+// Arg: 0 = L2Book, 1 = std::map, 2 = SortedArrayBook.
 void BM_CopySnapshotOnly(benchmark::State &state) {
   const Stream &s = stream();
   fh::book::L2Book base(kPriceDp, kQtyDp);
   MapBook mbase;
+  SortedArrayBook sbase(kPriceDp, kQtyDp);
   for (const auto &u : s.snapshot) {
     (void)base.apply(u.side, u.level);
     mbase.apply(u.side, u.level);
+    (void)sbase.apply(u.side, u.level);
   }
-  const bool map = state.range(0) != 0;
+  const auto which = state.range(0);
   for (auto _ : state) {
-    if (map) {
+    if (which == 1) {
       MapBook b = mbase;
       benchmark::DoNotOptimize(b.bids.begin()->second);
+    } else if (which == 2) {
+      SortedArrayBook b = sbase;
+      benchmark::DoNotOptimize(b.best(Side::Bid));
     } else {
       fh::book::L2Book b = base;
       benchmark::DoNotOptimize(b.best(Side::Bid));
     }
   }
 }
-BENCHMARK(BM_CopySnapshotOnly)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CopySnapshotOnly)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 
 // ---- multi-book captures (OKX, Kraken) ----------------------------------------------------
-
-std::string read_gz(const std::string &rel) {
-  const std::string path = std::string(FH_DATA_DIR) + "/" + rel;
-  gzFile f = gzopen(path.c_str(), "rb");
-  std::string all;
-  if (f == nullptr)
-    return all;
-  char buf[1 << 16];
-  int n = 0;
-  while ((n = gzread(f, buf, sizeof buf)) > 0)
-    all.append(buf, static_cast<std::size_t>(n));
-  gzclose(f);
-  return all;
-}
 
 enum class OpKind : std::uint8_t { Apply, Clear, Truncate };
 struct Op {
@@ -348,85 +601,127 @@ const MultiStream &kraken_stream() {
 
 constexpr std::size_t kKrakenDepth = 1000;
 
-void run_multi_l2(benchmark::State &state, const MultiStream &ms) {
-  for (auto _ : state) {
-    std::vector<fh::book::L2Book> books;
-    books.reserve(ms.names.size());
-    for (std::size_t i = 0; i < ms.names.size(); ++i)
-      books.emplace_back(ms.price_dp[i], ms.qty_dp[i], 1024);
-    for (const Op &op : ms.ops) {
-      fh::book::L2Book &b = books[op.book];
-      switch (op.kind) {
-      case OpKind::Apply:
-        benchmark::DoNotOptimize(b.apply(op.side, op.level));
-        break;
-      case OpKind::Clear:
-        b.clear();
-        break;
-      case OpKind::Truncate:
-        b.truncate(Side::Bid, kKrakenDepth);
-        b.truncate(Side::Ask, kKrakenDepth);
-        break;
-      }
+// Replays all ops into fresh books; returns the books (for the checksum benches).
+template <typename Book> std::vector<Book> replay(const MultiStream &ms) {
+  std::vector<Book> books;
+  books.reserve(ms.names.size());
+  for (std::size_t i = 0; i < ms.names.size(); ++i)
+    books.emplace_back(ms.price_dp[i], ms.qty_dp[i], 1024);
+  for (const Op &op : ms.ops) {
+    Book &b = books[op.book];
+    switch (op.kind) {
+    case OpKind::Apply:
+      apply_to(b, op.side, op.level);
+      break;
+    case OpKind::Clear:
+      b.clear();
+      break;
+    case OpKind::Truncate:
+      b.truncate(Side::Bid, kKrakenDepth);
+      b.truncate(Side::Ask, kKrakenDepth);
+      break;
     }
+  }
+  return books;
+}
+
+template <typename Book> void run_multi(benchmark::State &state, const MultiStream &ms) {
+  for (auto _ : state) {
+    std::vector<Book> books = replay<Book>(ms);
     benchmark::DoNotOptimize(books.front().best(Side::Bid));
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(ms.applies));
 }
 
-void run_multi_map(benchmark::State &state, const MultiStream &ms) {
-  for (auto _ : state) {
-    std::vector<MapBook> books(ms.names.size());
-    for (const Op &op : ms.ops) {
-      MapBook &b = books[op.book];
-      switch (op.kind) {
-      case OpKind::Apply:
-        b.apply(op.side, op.level);
-        break;
-      case OpKind::Clear:
-        b.bids.clear();
-        b.asks.clear();
-        break;
-      case OpKind::Truncate:
-        while (b.bids.size() > kKrakenDepth)
-          b.bids.erase(std::prev(b.bids.end()));
-        while (b.asks.size() > kKrakenDepth)
-          b.asks.erase(std::prev(b.asks.end()));
-        break;
-      }
-    }
-    benchmark::DoNotOptimize(books.front().bids.size());
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(ms.applies));
-}
-
 void BM_L2BookApplyOkx(benchmark::State &state) {
-  run_multi_l2(state, okx_stream());
+  run_multi<fh::book::L2Book>(state, okx_stream());
+}
+void BM_SortedArrayBookApplyOkx(benchmark::State &state) {
+  run_multi<SortedArrayBook>(state, okx_stream());
 }
 void BM_StdMapBookApplyOkx(benchmark::State &state) {
-  run_multi_map(state, okx_stream());
+  run_multi<MapBook>(state, okx_stream());
 }
 void BM_L2BookApplyKraken(benchmark::State &state) {
-  run_multi_l2(state, kraken_stream());
+  run_multi<fh::book::L2Book>(state, kraken_stream());
+}
+void BM_SortedArrayBookApplyKraken(benchmark::State &state) {
+  run_multi<SortedArrayBook>(state, kraken_stream());
 }
 void BM_StdMapBookApplyKraken(benchmark::State &state) {
-  run_multi_map(state, kraken_stream());
+  run_multi<MapBook>(state, kraken_stream());
 }
 BENCHMARK(BM_L2BookApplyOkx)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SortedArrayBookApplyOkx)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_StdMapBookApplyOkx)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_L2BookApplyKraken)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SortedArrayBookApplyKraken)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_StdMapBookApplyKraken)->Unit(benchmark::kMicrosecond);
 
+// ---- checksums -----------------------------------------------------------------------------
+
+// The books at the end of a capture; setup checks the new and the reference CRC agree.
+const std::vector<fh::book::L2Book> &final_books(const MultiStream &ms, bool kraken) {
+  static std::map<const MultiStream *, std::vector<fh::book::L2Book>> cache;
+  auto it = cache.find(&ms);
+  if (it == cache.end()) {
+    auto books = replay<fh::book::L2Book>(ms);
+    for (const auto &b : books) {
+      const bool same = kraken ? fh::book::kraken_checksum(b) == kraken_checksum_zlib_reference(b)
+                               : fh::book::okx_checksum(b) == okx_checksum_zlib_reference(b);
+      if (!same)
+        std::abort(); // the rewrite must be byte-identical
+    }
+    it = cache.emplace(&ms, std::move(books)).first;
+  }
+  return it->second;
+}
+
+// Items = checksums computed (one per book, all books of the capture in turn).
+template <typename Fn>
+void run_checksums(benchmark::State &state, const std::vector<fh::book::L2Book> &books, Fn fn) {
+  for (auto _ : state)
+    for (const auto &b : books)
+      benchmark::DoNotOptimize(fn(b));
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(books.size()));
+}
+
+void BM_OkxChecksum(benchmark::State &state) {
+  run_checksums(state, final_books(okx_stream(), false),
+                [](const fh::book::L2Book &b) { return fh::book::okx_checksum(b); });
+}
+void BM_OkxChecksumZlibReference(benchmark::State &state) {
+  run_checksums(state, final_books(okx_stream(), false),
+                [](const fh::book::L2Book &b) { return okx_checksum_zlib_reference(b); });
+}
+void BM_KrakenChecksum(benchmark::State &state) {
+  run_checksums(state, final_books(kraken_stream(), true),
+                [](const fh::book::L2Book &b) { return fh::book::kraken_checksum(b); });
+}
+void BM_KrakenChecksumZlibReference(benchmark::State &state) {
+  run_checksums(state, final_books(kraken_stream(), true),
+                [](const fh::book::L2Book &b) { return kraken_checksum_zlib_reference(b); });
+}
+BENCHMARK(BM_OkxChecksum);
+BENCHMARK(BM_OkxChecksumZlibReference);
+BENCHMARK(BM_KrakenChecksum);
+BENCHMARK(BM_KrakenChecksumZlibReference);
+
+// OKX-style checksum of the USD-M snapshot book (BTCUSDT texts).
 void BM_OkxChecksumOfBook(benchmark::State &state) {
   const Stream &s = stream();
   fh::book::L2Book book(kPriceDp, kQtyDp);
   for (const auto &u : s.snapshot)
     (void)book.apply(u.side, u.level);
+  if (fh::book::okx_checksum(book) != okx_checksum_zlib_reference(book))
+    std::abort();
+  const bool reference = state.range(0) != 0;
   for (auto _ : state)
-    benchmark::DoNotOptimize(fh::book::okx_checksum(book));
+    benchmark::DoNotOptimize(reference ? okx_checksum_zlib_reference(book)
+                                       : fh::book::okx_checksum(book));
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_OkxChecksumOfBook);
+BENCHMARK(BM_OkxChecksumOfBook)->Arg(0)->Arg(1);
 
 } // namespace
 

@@ -33,8 +33,10 @@ InstrumentBook& BookBuilder::prepare(std::uint32_t instrument) {
   if (instrument >= books_.size()) books_.resize(instrument + 1);
   auto& slot = books_[instrument];
   if (!slot) {
-    slot = std::make_unique<InstrumentBook>(registry_->at(instrument), options_.reserve_levels,
-                                            options_.reserve_buffer);
+    const Instrument& inst = registry_->at(instrument);
+    const std::size_t levels =
+        is_binance(inst.venue) ? options_.reserve_levels_binance : options_.reserve_levels;
+    slot = std::make_unique<InstrumentBook>(inst, levels, options_.reserve_buffer);
   }
   return *slot;
 }

@@ -92,6 +92,9 @@ class BookBuilder {
 public:
   struct Options {
     std::size_t reserve_levels = 4096;       // per side, per instrument
+    // Binance diff-depth books keep every level ever touched (BTCUSDT USD-M reaches ~10k per
+    // side within minutes): reserve for that up front so the steady state never grows.
+    std::size_t reserve_levels_binance = 16384;
     std::size_t reserve_buffer = 16384;      // buffered events per Binance instrument
     std::size_t max_buffer = 1u << 20;       // beyond this, buffered batches are discarded
   };
