@@ -60,7 +60,7 @@ void BM_CrossThread_FhRing(benchmark::State& state) {
     }
     consumer.join();
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kRecords));
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kRecords));
 }
 
 void BM_CrossThread_MoodycamelRWQ(benchmark::State& state) {
@@ -82,7 +82,7 @@ void BM_CrossThread_MoodycamelRWQ(benchmark::State& state) {
     }
     consumer.join();
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kRecords));
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kRecords));
 }
 
 BENCHMARK(BM_SameThread_FhRing);

@@ -322,18 +322,19 @@ protected:
   };
   std::vector<Match> bbo_matches(Replay& r) {
     std::vector<Match> out;
-    std::optional<std::size_t> last_depth;
+    constexpr std::size_t kNone = ~std::size_t{0};
+    std::size_t last_depth = kNone;
     std::uint64_t last_u = 0;
     for (std::size_t i = 0; i < r.order().size(); ++i) {
       const auto p = r.order()[i].payload;
       if (contains(p, "\"e\":\"depthUpdate\"")) {
         last_depth = i;
         last_u = field_u(p);
-      } else if (last_depth && contains(p, "\"e\":\"bookTicker\"") && field_u(p) == last_u) {
+      } else if (last_depth != kNone && contains(p, "\"e\":\"bookTicker\"") && field_u(p) == last_u) {
         simdjson::padded_string ps(p);
         std::string_view bid;
-        if (!dom.parse(ps)["data"]["b"].get(bid)) out.push_back({*last_depth, std::string(bid)});
-        last_depth.reset();
+        if (!dom.parse(ps)["data"]["b"].get(bid)) out.push_back({last_depth, std::string(bid)});
+        last_depth = kNone;
       }
     }
     return out;
