@@ -18,7 +18,7 @@ static_assert(std::endian::native == std::endian::little,
 
 constexpr std::size_t kOkxLevels = 25;
 constexpr std::size_t kKrakenLevels = 10;
-// Stores reach up to kOverrun bytes past the end of the text (see store16).
+// Fixed-size stores reach up to kOverrun bytes past the end of the text (see store8).
 constexpr std::size_t kOverrun = 48;
 // Per number: sign + 20 integer digits + '.' + kMaxTextDecimals, plus a separator.
 constexpr std::size_t kNumberMax = 1 + 20 + 1 + kMaxTextDecimals + 1;
@@ -78,8 +78,8 @@ std::uint64_t magnitude_of(std::int64_t v) noexcept {
 }
 
 // OKX: format_decimal's text (same output byte for byte), followed by ':'.
-[[gnu::always_inline]] inline char *put_okx_number(char *o, std::int64_t mantissa,
-                                                   std::size_t dp, std::uint8_t decimals,
+[[gnu::always_inline]] inline char *put_okx_number(char *o, std::int64_t mantissa, std::size_t dp,
+                                                   std::uint8_t decimals,
                                                    std::uint8_t text_dp) noexcept {
   constexpr std::uint64_t k1e8 = 100000000U;
   constexpr std::uint64_t k1e16 = 10000000000000000U;

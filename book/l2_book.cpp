@@ -61,10 +61,11 @@ L2Book::ChunkedSide::ChunkedSide(const ChunkedSide &other)
 }
 
 L2Book::ChunkedSide::ChunkedSide(ChunkedSide &&other) noexcept
-    : pool_(std::move(other.pool_)), prices_(std::move(other.prices_)), keys_(std::move(other.keys_)), dir_(std::move(other.dir_)),
-      groups_(std::move(other.groups_)), free_(std::move(other.free_)),
-      cap_(std::exchange(other.cap_, 0)), nchunks_(std::exchange(other.nchunks_, 0)),
-      nfree_(std::exchange(other.nfree_, 0)), size_(std::exchange(other.size_, 0)) {}
+    : pool_(std::move(other.pool_)), prices_(std::move(other.prices_)),
+      keys_(std::move(other.keys_)), dir_(std::move(other.dir_)), groups_(std::move(other.groups_)),
+      free_(std::move(other.free_)), cap_(std::exchange(other.cap_, 0)),
+      nchunks_(std::exchange(other.nchunks_, 0)), nfree_(std::exchange(other.nfree_, 0)),
+      size_(std::exchange(other.size_, 0)) {}
 
 L2Book::ChunkedSide &L2Book::ChunkedSide::operator=(ChunkedSide &&other) noexcept {
   if (this != &other) {

@@ -2,33 +2,36 @@
 // Full-depth price-level (L2) book for one instrument.
 //
 // Why this shape: a side is a two-level sorted structure, a "chunked sorted array" (a B+-tree
-// of height two). Levels live in fixed-size chunks of kChunk levels taken from a pool
-// reserved up front; a small directory lists the chunks in price order with, per chunk, its
-// WORST price (the key the first-level search runs on), its pool id and its level count.
-// Everything runs worst -> best: the directory (best chunk last) and the levels inside a
-// chunk (best level last), so work near the top, where almost every update lands, touches
-// the ends of arrays and shifts little.
-//  - Full-depth feeds (Binance diffs the whole book: ~10k levels a side, the median update
-//    ~220 levels from the top) made the old single sorted array shift kilobytes per insert
-//    or erase. Here an insert/erase shifts at most one chunk (kChunk * 24 bytes); a split or
-//    merge also shifts the directory entries of the better chunks (12 bytes each).
-//  - Top-heavy feeds (OKX, Kraken: 1-3 levels a message near the top) stay cheap: a new best
-//    level is an append to the best chunk, and a price in the gap between two chunks goes to
-//    the worse one's best end (also an append).
-//  - The first-level search counts, branch-free, how many of the best 16 chunk keys are
-//    better than the price (no early exit to mispredict); deeper prices binary-search the
-//    rest. Inside a chunk: a short probe from the best end, then a branch-free binary search.
+// of height two). Levels live in chunks of kChunk slots taken from a pool reserved up
+// front (levels, plus a parallel array of their prices that the searches read); a small
+// directory lists the chunks in price order with, per chunk, its WORST price (the key the
+// first-level search runs on), its pool id and which of its slots are used. Everything runs
+// worst -> best: the directory (best chunk last) and the levels inside a chunk (best level
+// last), so work near the top, where most updates land, touches the ends of arrays.
+//  - Full-depth feeds (Binance USD-M diffs the whole book: ~5,000 levels a side, most updates
+//    hundreds of levels from the top) made the old single sorted array shift kilobytes per
+//    insert or erase. Here a chunk is double-ended (used slots [begin, begin + count)): an
+//    insert/erase shifts the shorter side of one chunk, at most kChunk / 2 levels.
+//  - First-level search: is the price in the best chunk (top-heavy feeds: OKX, Kraken)? Else
+//    count branch-free over kWindow directory keys around the previous update's chunk (a
+//    feed lists a message's levels in price order, so consecutive updates of a side are
+//    close); a binary search only when the answer is outside the window. In the chunk: a
+//    short probe from the best end (best chunk only), then a branch-free binary search on
+//    the prices array (4 cache lines, not the 12 of the levels).
+//  - A level beyond the worst end of the worst chunk (snapshots arrive best first) is checked
+//    first and appended below it; a full chunk at that end starts a new chunk filled from
+//    its top down, so snapshots fill chunks completely. Elsewhere a full chunk splits in
+//    two halves. After an erase a chunk merges with a neighbour when both fit in kMergeMax
+//    (hysteresis against split/merge ping-pong); an emptied chunk returns to the pool.
+//    truncate() frees whole chunks and moves one chunk's begin: no level is copied.
 //  - Reading the top (best(), at(side, 0..), top(), the checksums) walks the best chunk
 //    backwards: contiguous, one directory read. at(i) for deeper i sums counts per group of
-//    kGroup chunks, then per chunk: O(chunks / kGroup + kGroup), no hidden mutable state.
-//  - A full chunk splits in two halves; a level beyond the worst end of the worst chunk (or
-//    the best end of the best chunk) starts a new chunk instead, so a snapshot loading in
-//    venue order (best first) fills its chunks completely. After an erase a chunk merges
-//    with a neighbour when both fit in kChunk / 2 (hysteresis against split/merge ping-pong);
-//    an emptied chunk returns to the pool. truncate() frees whole chunks plus part of one.
+//    kGroup chunks, then per chunk: O(chunks / kGroup + kGroup), no hidden mutable state
+//    (const reads stay safe from several threads; only apply() updates the search hint).
 // Measured against (bench/book_bench.cpp): the old double-ended sorted array (kept there as
 // SortedArrayBook) and std::map. A price-indexed ladder would need the tick size (the book
-// only knows decimals) and re-centring as prices move; the chunked array needs neither.
+// only knows decimals), re-centring as prices move, and memory proportional to the price
+// range rather than the level count; the chunked array needs none of that.
 // The only allocation after construction is pool growth (doubling) when every chunk is in
 // use: rare, cold, nothrow; apply() returns false if it fails.
 //
@@ -56,7 +59,8 @@ static_assert(sizeof(Level) == 24, "Level is three words: keep it that way for m
 class L2Book {
 public:
   // reserve_per_side: the pool holds 2 * reserve_per_side level slots per side, enough for
-  // reserve_per_side levels at any chunk fill of 50% or more (real streams run at ~70%).
+  // reserve_per_side levels while chunks are on average half full (the USD-M stream runs at
+  // ~56%; snapshots fill chunks completely). Beyond that the pool doubles.
   L2Book(std::uint8_t price_decimals, std::uint8_t qty_decimals,
          std::size_t reserve_per_side = 1024);
   L2Book(const L2Book &other);
@@ -271,9 +275,8 @@ inline std::size_t L2Book::ChunkedSide::find_chunk(std::int64_t price) noexcept 
 }
 
 template <bool kBid>
-inline std::size_t L2Book::ChunkedSide::find_in_chunk(const std::int64_t *prices,
-                                                      std::size_t count, std::int64_t price,
-                                                      bool probe) noexcept {
+inline std::size_t L2Book::ChunkedSide::find_in_chunk(const std::int64_t *prices, std::size_t count,
+                                                      std::int64_t price, bool probe) noexcept {
   // Prices run worst -> best: the answer is the number of levels worse than `price`. In the
   // best chunk (`probe`) most updates hit the best end: probe a few from there first. Then
   // a branch-free binary search over at most 4 cache lines of prices.

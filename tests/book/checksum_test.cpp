@@ -65,6 +65,18 @@ int text_dp(std::string_view s) {
   return dot == std::string_view::npos ? 0 : static_cast<int>(s.size() - dot - 1);
 }
 
+// Fractional digits up to the last non-zero one ("0.50000000" -> 1): the coarsest scale that
+// still holds the value exactly.
+int significant_dp(std::string_view s) {
+  const auto dot = s.find('.');
+  if (dot == std::string_view::npos)
+    return 0;
+  std::size_t end = s.size();
+  while (end > dot + 1 && s[end - 1] == '0')
+    --end;
+  return static_cast<int>(end - dot - 1);
+}
+
 struct Replay {
   std::size_t verified = 0;
   std::size_t failed = 0;
@@ -210,7 +222,10 @@ bool parse_kraken(simdjson::dom::parser &parser, const std::string &text,
   return true;
 }
 
-Replay replay_kraken(const std::vector<std::string> &msgs, std::size_t depth) {
+// `extra` decimals on top of the texts' scale; `significant`: scale from significant_dp, so
+// texts carry more (zero) decimals than the book.
+Replay replay_kraken(const std::vector<std::string> &msgs, std::size_t depth, int extra = 0,
+                     bool significant = false) {
   simdjson::dom::parser parser;
   std::vector<simdjson::dom::object> dicts;
   std::string_view pair;
@@ -229,8 +244,8 @@ Replay replay_kraken(const std::vector<std::string> &msgs, std::size_t depth) {
           std::string_view px;
           std::string_view vol;
           if (!lv.at(0).get_string().get(px) && !lv.at(1).get_string().get(vol)) {
-            s.price = std::max(s.price, text_dp(px));
-            s.qty = std::max(s.qty, text_dp(vol));
+            s.price = std::max(s.price, significant ? significant_dp(px) : text_dp(px));
+            s.qty = std::max(s.qty, significant ? significant_dp(vol) : text_dp(vol));
           }
         }
       }
@@ -246,8 +261,8 @@ Replay replay_kraken(const std::vector<std::string> &msgs, std::size_t depth) {
     if (it == books.end()) {
       const Scales &s = scales.find(pair)->second;
       it = books
-               .emplace(std::string(pair), L2Book(static_cast<std::uint8_t>(s.price),
-                                                  static_cast<std::uint8_t>(s.qty), depth))
+               .emplace(std::string(pair), L2Book(static_cast<std::uint8_t>(s.price + extra),
+                                                  static_cast<std::uint8_t>(s.qty + extra), depth))
                .first;
     }
     L2Book &book = it->second;
@@ -344,6 +359,17 @@ TEST_F(ChecksumTest, VerifiesOkxChecksumsAtAScaleFinerThanTheText) {
   EXPECT_EQ(r.failed, 0U);
 }
 
+TEST_F(ChecksumTest, VerifiesOkxChecksumsAtAScaleFiveDecimalsFinerThanTheText) {
+  // Book scales of 5 to 16 decimals (the most that keeps every real size within int64):
+  // mantissas of 9 to 17 digits, fractions longer than the digits (0.000...); the text is
+  // still rebuilt from text_dp.
+  const auto msgs = received_messages("okx/cryptofeed/books-l2-tbt_2022-02-27_ws.txt.gz");
+  const Replay r = replay_okx(msgs, 5);
+  EXPECT_EQ(r.bad_numbers, 0U);
+  EXPECT_EQ(r.verified, 3679U);
+  EXPECT_EQ(r.failed, 0U);
+}
+
 TEST_F(ChecksumTest, VerifiesEveryOkxChecksumOfThe2021ParallelConnections) {
   const char *const files[] = {"okx/cryptofeed/books-l2-tbt_2021-07-22_conn1_ws.txt.gz",
                                "okx/cryptofeed/books-l2-tbt_2021-07-22_conn2_ws.txt.gz",
@@ -383,6 +409,26 @@ TEST_F(ChecksumTest, VerifiesEveryKrakenChecksumAtDepth1000) {
   EXPECT_EQ(r.failed, 0U);
 }
 
+TEST_F(ChecksumTest, VerifiesKrakenChecksumsWhenTextsHaveMoreDecimalsThanTheBook) {
+  // Kraken pads prices with zeros ("55500.10000"): at the coarsest exact scale the texts
+  // carry up to several more decimals than the book, which the checksum text must restore.
+  const auto msgs = received_messages("kraken/cryptofeed/book1000_2021-04-17_ws.txt.gz");
+  const Replay r = replay_kraken(msgs, 1000, 0, true);
+  EXPECT_EQ(r.bad_numbers, 0U);
+  EXPECT_EQ(r.verified, 4269U);
+  EXPECT_EQ(r.failed, 0U);
+}
+
+TEST_F(ChecksumTest, VerifiesKrakenChecksumsAtAScaleFinerThanTheText) {
+  // Two more decimals than any text (the most that keeps every real volume within int64):
+  // digits below the text's last one are dropped.
+  const auto msgs = received_messages("kraken/cryptofeed/book1000_2021-04-17_ws.txt.gz");
+  const Replay r = replay_kraken(msgs, 1000, 2);
+  EXPECT_EQ(r.bad_numbers, 0U);
+  EXPECT_EQ(r.verified, 4269U);
+  EXPECT_EQ(r.failed, 0U);
+}
+
 TEST_F(ChecksumTest, KrakenChecksumFailsExactlyWhereASizeDigitWasChanged) {
   auto msgs = received_messages("kraken/cryptofeed/book1000_2021-04-17_ws.txt.gz");
   // Mechanical corruption: the best ask volume of the first snapshot ("as") gets one digit
@@ -417,6 +463,153 @@ TEST_F(ChecksumTest, EmptyBookHasTheCrcOfTheEmptyString) {
   const L2Book book(2, 8);
   EXPECT_EQ(okx_checksum(book), 0U);
   EXPECT_EQ(kraken_checksum(book), 0U);
+}
+
+// ---- the text builders against format_decimal -------------------------------------------
+// The checksum text is built with a fast digit routine (book/checksum.cpp); the venue
+// captures only reach the number shapes real books have. Here real levels are stretched
+// mechanically to the rest of the domain (mantissas scaled by powers of ten up to 19 digits,
+// negated, every book scale 0..18, texts with fewer or more decimals than the book) and each
+// checksum is compared with the CRC of a text built independently in the test from
+// format_decimal, following the VENUE_RULES.md rules.
+
+std::uint32_t zlib_crc(const std::string &text) {
+  return static_cast<std::uint32_t>(
+      ::crc32(0L, reinterpret_cast<const Bytef *>(text.data()), static_cast<uInt>(text.size())));
+}
+
+std::string decimal_text(std::int64_t mantissa, std::uint8_t decimals, std::uint8_t text_dp) {
+  char buf[kDecimalBufferSize];
+  return std::string(buf, format_decimal(mantissa, decimals, text_dp, buf));
+}
+
+std::uint32_t okx_reference(const L2Book &book) {
+  std::string text;
+  auto put = [&](const Level &l) {
+    if (!text.empty())
+      text += ':';
+    text += decimal_text(l.price, book.price_decimals(), l.price_text_dp);
+    text += ':';
+    text += decimal_text(l.qty, book.qty_decimals(), l.qty_text_dp);
+  };
+  const std::size_t bids = std::min<std::size_t>(book.depth(Side::Bid), 25);
+  const std::size_t asks = std::min<std::size_t>(book.depth(Side::Ask), 25);
+  for (std::size_t i = 0; i < std::max(bids, asks); ++i) {
+    if (i < bids)
+      put(book.at(Side::Bid, i));
+    if (i < asks)
+      put(book.at(Side::Ask, i));
+  }
+  return zlib_crc(text);
+}
+
+std::uint32_t kraken_reference(const L2Book &book) {
+  std::string text;
+  auto put = [&](std::int64_t mantissa, std::uint8_t decimals, std::uint8_t text_dp) {
+    bool leading = true;
+    for (const char c : decimal_text(mantissa, decimals, text_dp)) {
+      if (c == '.' || (leading && c == '0'))
+        continue;
+      leading = false;
+      text += c;
+    }
+  };
+  for (const Side side : {Side::Ask, Side::Bid}) {
+    for (std::size_t i = 0; i < std::min<std::size_t>(book.depth(side), 10); ++i) {
+      const Level &l = book.at(side, i);
+      put(l.price, book.price_decimals(), l.price_text_dp);
+      put(l.qty, book.qty_decimals(), l.qty_text_dp);
+    }
+  }
+  return zlib_crc(text);
+}
+
+TEST_F(ChecksumTest, TextsEqualFormatDecimalsForEveryScaleAndMantissaShape) {
+  // The best 25 bids and asks of the first OKX snapshot that has them (real prices and
+  // sizes, as mantissas at their own text scale).
+  const auto msgs = received_messages("okx/cryptofeed/books-l2-tbt_2022-02-27_ws.txt.gz");
+  simdjson::dom::parser parser;
+  struct Raw {
+    Side side;
+    std::int64_t price;
+    std::uint8_t price_dp;
+    std::int64_t qty;
+    std::uint8_t qty_dp;
+  };
+  std::vector<Raw> raw;
+  for (const auto &text : msgs) {
+    OkxBookMsg m;
+    if (!parse_okx(parser, text, m) || !m.snapshot || m.bids.size() < 25 || m.asks.size() < 25)
+      continue;
+    for (const auto &[side, levels] :
+         {std::pair{Side::Bid, m.bids}, std::pair{Side::Ask, m.asks}}) {
+      std::size_t n = 0;
+      for (simdjson::dom::element lv : levels) {
+        std::string_view px;
+        std::string_view sz;
+        ASSERT_FALSE(lv.at(0).get_string().get(px));
+        ASSERT_FALSE(lv.at(1).get_string().get(sz));
+        ParsedDecimal p{};
+        ParsedDecimal q{};
+        ASSERT_EQ(parse_decimal(px, static_cast<std::uint8_t>(text_dp(px)), p), DecimalError::Ok);
+        ASSERT_EQ(parse_decimal(sz, static_cast<std::uint8_t>(text_dp(sz)), q), DecimalError::Ok);
+        raw.push_back({side, p.mantissa, p.text_decimals, q.mantissa, q.text_decimals});
+        if (++n == 25)
+          break;
+      }
+    }
+    break;
+  }
+  ASSERT_EQ(raw.size(), 50U);
+
+  // Mechanical stretch of one number: `mantissa` (at `dp` decimals) times 10^shift, put at
+  // book scale `decimals` with text_dp = dp + shift + text_extra (clamped), negated if asked.
+  // Returns false when it does not fit an int64 or breaks format_decimal's precondition.
+  auto stretch = [](std::int64_t mantissa, std::uint8_t dp, int shift, int text_extra,
+                    std::uint8_t decimals, bool negate, std::int64_t &out, std::uint8_t &tdp) {
+    const int text = std::clamp(static_cast<int>(dp) + text_extra, 0, kMaxTextDecimals);
+    std::int64_t v = mantissa;
+    for (int i = 0; i < shift; ++i)
+      if (__builtin_mul_overflow(v, std::int64_t{10}, &v))
+        return false;
+    // Digits the text drops (decimals above text_dp) must be zeros.
+    if (text < decimals && v % kPow10[decimals - text] != 0)
+      return false;
+    out = negate ? -v : v;
+    tdp = static_cast<std::uint8_t>(text);
+    return true;
+  };
+
+  std::size_t books = 0;
+  for (int decimals = 0; decimals <= kMaxDecimals; ++decimals) {
+    for (const int shift : {0, 1, 3, 6, 9, 11, 14}) {
+      for (const int text_extra : {-20, -2, 0, 3, 26}) {
+        for (const bool negate : {false, true}) {
+          L2Book book(static_cast<std::uint8_t>(decimals), static_cast<std::uint8_t>(decimals));
+          for (const Raw &r : raw) {
+            Level l{0, 0, 0, 0, 0};
+            if (stretch(r.price, r.price_dp, shift, text_extra, static_cast<std::uint8_t>(decimals),
+                        negate, l.price, l.price_text_dp) &&
+                stretch(r.qty, r.qty_dp, shift, text_extra, static_cast<std::uint8_t>(decimals),
+                        negate, l.qty, l.qty_text_dp) &&
+                l.qty != 0) {
+              ASSERT_TRUE(book.apply(r.side, l));
+            }
+          }
+          if (book.depth(Side::Bid) + book.depth(Side::Ask) == 0)
+            continue;
+          ++books;
+          ASSERT_EQ(okx_checksum(book), okx_reference(book))
+              << "decimals " << decimals << " shift " << shift << " text_extra " << text_extra
+              << " negate " << negate;
+          ASSERT_EQ(kraken_checksum(book), kraken_reference(book))
+              << "decimals " << decimals << " shift " << shift << " text_extra " << text_extra
+              << " negate " << negate;
+        }
+      }
+    }
+  }
+  EXPECT_GT(books, 700U); // most combinations fit an int64
 }
 
 } // namespace

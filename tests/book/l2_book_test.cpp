@@ -2,6 +2,8 @@
 // L2Book against an independent std::map model, on real data: a Binance REST depth snapshot
 // (cryptofeed spot 2021-10-12) and the full USD-M BTCUSDT depth@0ms stream of the
 // hftbacktest capture (inline snapshot + every update), compared after every level update.
+// Chunk-boundary tests push erases, inserts, truncations and pool growth through every
+// offset of the book's chunks with the same real levels.
 // Levels are read with simdjson DOM here; nothing is hand-written.
 #include "book/l2_book.hpp"
 
@@ -10,8 +12,10 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <random>
 #include <string>
@@ -445,6 +449,189 @@ TEST_F(L2BookTest, ClearKeepsTheBookUsableAndCopiesAreIndependent) {
   EXPECT_TRUE(equal_to_model(moved, model, SIZE_MAX));
   EXPECT_EQ(moved.price_decimals(), usdm_->price_dp);
   EXPECT_EQ(moved.qty_decimals(), usdm_->qty_dp);
+}
+
+// ---- chunk boundaries ------------------------------------------------------------------
+// The book stores each side in chunks of a few dozen levels (book/l2_book.hpp). These tests
+// drive inserts, erases and truncations through every offset of the first chunks, using the
+// real USD-M snapshot levels.
+
+// Loads the USD-M snapshot into a book and the model.
+void load_snapshot(const UsdmStream &s, L2Book &book, Model &model) {
+  for (const auto &u : s.snapshot) {
+    ASSERT_TRUE(book.apply(u.side, u.level));
+    model.apply(u.side, u.level);
+  }
+}
+
+// The model's side as a best-first vector.
+std::vector<Level> model_side(const Model &model, Side side) {
+  std::vector<Level> out;
+  if (side == Side::Bid)
+    for (const auto &[price, level] : model.bids)
+      out.push_back(level);
+  else
+    for (const auto &[price, level] : model.asks)
+      out.push_back(level);
+  return out;
+}
+
+TEST_F(L2BookTest, ErasingAndRestoringTheLevelAtEveryOffsetStaysExact) {
+  // Each of the best 200 real levels of a side is deleted (its size zeroed, a mechanical
+  // change) and put back: erases and inserts at every in-chunk offset, chunk edges included,
+  // with merges and splits along the way.
+  L2Book book(usdm_->price_dp, usdm_->qty_dp);
+  Model model;
+  load_snapshot(*usdm_, book, model);
+  for (const Side side : {Side::Bid, Side::Ask}) {
+    const std::vector<Level> levels = model_side(model, side);
+    ASSERT_GT(levels.size(), 200U);
+    for (std::size_t i = 0; i < 200; ++i) {
+      Level gone = levels[i];
+      gone.qty = 0;
+      ASSERT_TRUE(book.apply(side, gone));
+      model.apply(side, gone);
+      ASSERT_TRUE(equal_to_model(book, model, 300)) << "erased " << i;
+      ASSERT_TRUE(book.apply(side, levels[i]));
+      model.apply(side, levels[i]);
+      ASSERT_TRUE(equal_to_model(book, model, 300)) << "restored " << i;
+    }
+  }
+  EXPECT_TRUE(equal_to_model(book, model, SIZE_MAX));
+}
+
+TEST_F(L2BookTest, DeletingBestFirstAndWorstFirstEmptiesChunkAfterChunk) {
+  // Deleting the best (then the worst) level repeatedly removes the last level of one chunk
+  // after another; the side must stay exact down to empty.
+  for (const bool best_first : {true, false}) {
+    L2Book book(usdm_->price_dp, usdm_->qty_dp);
+    Model model;
+    load_snapshot(*usdm_, book, model);
+    for (const Side side : {Side::Bid, Side::Ask}) {
+      std::vector<Level> levels = model_side(model, side);
+      if (!best_first)
+        std::reverse(levels.begin(), levels.end());
+      for (const Level &l : levels) {
+        Level gone = l;
+        gone.qty = 0;
+        ASSERT_TRUE(book.apply(side, gone));
+        model.apply(side, gone);
+        ASSERT_TRUE(equal_to_model(book, model, 40));
+        if (book.depth(side) % 97 == 0) {
+          ASSERT_TRUE(equal_to_model(book, model, SIZE_MAX));
+        }
+      }
+      EXPECT_EQ(book.depth(side), 0U);
+      EXPECT_EQ(book.best(side), nullptr);
+    }
+    // An emptied book takes a snapshot again.
+    for (const auto &u : usdm_->snapshot) {
+      ASSERT_TRUE(book.apply(u.side, u.level));
+      model.apply(u.side, u.level);
+    }
+    EXPECT_TRUE(equal_to_model(book, model, SIZE_MAX));
+  }
+}
+
+TEST_F(L2BookTest, TruncatesAtEveryDepthAcrossChunkBoundaries) {
+  // One level at a time from the full snapshot depth down to zero: every cut point inside
+  // and at the edge of every chunk. Then levels arrive again, below and above the cut.
+  L2Book book(usdm_->price_dp, usdm_->qty_dp);
+  Model model;
+  load_snapshot(*usdm_, book, model);
+  const std::size_t depth = book.depth(Side::Ask);
+  ASSERT_GT(depth, 500U);
+  for (std::size_t keep = depth; keep-- > 0;) {
+    book.truncate(Side::Ask, keep);
+    model.asks.erase(std::next(model.asks.begin(), static_cast<std::ptrdiff_t>(keep)),
+                     model.asks.end());
+    ASSERT_TRUE(equal_to_model(book, model, SIZE_MAX)) << "keep " << keep;
+  }
+  for (const auto &u : usdm_->snapshot) {
+    ASSERT_TRUE(book.apply(u.side, u.level));
+    model.apply(u.side, u.level);
+  }
+  ASSERT_TRUE(equal_to_model(book, model, SIZE_MAX));
+  // Kraken-style: the stream applied with a depth limit that cuts through chunks.
+  std::size_t from = 0;
+  for (std::size_t e = 0; e < usdm_->event_ends.size() && e < 3000; ++e) {
+    for (std::size_t i = from; i < usdm_->event_ends[e]; ++i) {
+      ASSERT_TRUE(book.apply(usdm_->updates[i].side, usdm_->updates[i].level));
+      model.apply(usdm_->updates[i].side, usdm_->updates[i].level);
+    }
+    from = usdm_->event_ends[e];
+    const std::size_t keep = 37 + e % 61; // varies the cut point inside chunks
+    for (const Side side : {Side::Bid, Side::Ask})
+      book.truncate(side, keep);
+    while (model.bids.size() > keep)
+      model.bids.erase(std::prev(model.bids.end()));
+    while (model.asks.size() > keep)
+      model.asks.erase(std::prev(model.asks.end()));
+    ASSERT_TRUE(equal_to_model(book, model, SIZE_MAX)) << "event " << e;
+  }
+}
+
+TEST_F(L2BookTest, AtAndTopAgreeOnEveryLevelOfTheStreamedBook) {
+  // After the whole stream (thousands of levels in hundreds of chunks): at(i) read in both
+  // directions and top() all give the model's order.
+  L2Book book(usdm_->price_dp, usdm_->qty_dp);
+  Model model;
+  load_snapshot(*usdm_, book, model);
+  for (const auto &u : usdm_->updates) {
+    ASSERT_TRUE(book.apply(u.side, u.level));
+    model.apply(u.side, u.level);
+  }
+  for (const Side side : {Side::Bid, Side::Ask}) {
+    const std::vector<Level> want = model_side(model, side);
+    ASSERT_EQ(book.depth(side), want.size());
+    ASSERT_GT(want.size(), 3000U);
+    std::vector<Level> got(want.size() + 1);
+    ASSERT_EQ(book.top(side, got.size(), got.data()), want.size());
+    for (std::size_t i = want.size(); i-- > 0;) {
+      ASSERT_TRUE(same(book.at(side, i), want[i])) << "at " << i;
+      ASSERT_TRUE(same(got[i], want[i])) << "top " << i;
+    }
+  }
+}
+
+TEST_F(L2BookTest, ATinyReservationGrowsThroughTheWholeStreamExactly) {
+  // A reservation of 4 levels a side: the pool grows many times while the stream runs.
+  L2Book book(usdm_->price_dp, usdm_->qty_dp, 4);
+  Model model;
+  load_snapshot(*usdm_, book, model);
+  std::size_t next_event = 0;
+  for (std::size_t i = 0; i < usdm_->updates.size(); ++i) {
+    const Update &u = usdm_->updates[i];
+    ASSERT_TRUE(book.apply(u.side, u.level));
+    model.apply(u.side, u.level);
+    ASSERT_TRUE(equal_to_model(book, model, 3)) << "update " << i;
+    if (next_event < usdm_->event_ends.size() && usdm_->event_ends[next_event] == i + 1) {
+      if (next_event % 500 == 0) {
+        ASSERT_TRUE(equal_to_model(book, model, SIZE_MAX)) << "event " << next_event;
+      }
+      ++next_event;
+    }
+  }
+  EXPECT_TRUE(equal_to_model(book, model, SIZE_MAX));
+}
+
+TEST_F(L2BookTest, AMovedFromBookIsEmptyAndStillAcceptsLevels) {
+  L2Book book(usdm_->price_dp, usdm_->qty_dp);
+  Model model;
+  load_snapshot(*usdm_, book, model);
+  L2Book moved = std::move(book);
+  EXPECT_TRUE(equal_to_model(moved, model, SIZE_MAX));
+  // NOLINTNEXTLINE(bugprone-use-after-move): the moved-from state is documented.
+  EXPECT_EQ(book.depth(Side::Bid), 0U);
+  EXPECT_EQ(book.best(Side::Ask), nullptr);
+  book.clear();
+  book.truncate(Side::Bid, 0);
+  for (const auto &u : usdm_->snapshot)
+    ASSERT_TRUE(book.apply(u.side, u.level));
+  EXPECT_TRUE(equal_to_model(book, model, SIZE_MAX));
+  L2Book assigned(2, 3);
+  assigned = book; // copy-assign over an existing book
+  EXPECT_TRUE(equal_to_model(assigned, model, SIZE_MAX));
 }
 
 } // namespace
