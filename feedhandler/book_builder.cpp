@@ -71,6 +71,7 @@ BookNotice BookBuilder::on_event(const Event& e) noexcept {
     }
     current_ = b;
     BookNotice n = on_begin(*b, e);
+    b->begin_status_ = b->status_;
     n.status_changed = n.status_changed || changed;
     return n;
   }
@@ -208,9 +209,12 @@ BookNotice BookBuilder::on_end(InstrumentBook& b, const Event& e) noexcept {
   const std::uint32_t depth = b.begin_.begin.depth;
 
   switch (mode) {
+  // A level can mark the book stale mid-batch (too many levels): report that change too.
   case Mode::Idle:
-  case Mode::Skip: return notice(BookNotice::None, &b, false);
-  case Mode::Buffer: buffer_event(b, e); return notice(BookNotice::None, &b, false);
+  case Mode::Skip: return notice(BookNotice::None, &b, b.status_ != b.begin_status_);
+  case Mode::Buffer:
+    buffer_event(b, e);
+    return notice(BookNotice::None, &b, b.status_ != b.begin_status_);
   case Mode::Snapshot:
     ++b.counters_.snapshots;
     if (is_binance(b.instrument_->venue)) {

@@ -66,6 +66,7 @@ private:
   const Instrument* instrument_;
   book::L2Book book_;
   BookStatus status_ = BookStatus::Empty;
+  BookStatus begin_status_ = BookStatus::Empty; // status once BookBegin was handled
   BookError last_error_ = BookError::None;
   Mode mode_ = Mode::Idle;
   bool lost_sync_ = false;

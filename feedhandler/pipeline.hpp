@@ -7,8 +7,10 @@
 //                     thread (pinnable) drains it into the builder and the publisher.
 //
 // A Publisher is any type with `void on_notice(const BookNotice&, const Event&) noexcept`,
-// called on the book thread after each event that changed something. Templates, not virtual
-// calls: the compiler sees the whole per-event path.
+// called on the book thread after each event that changed something, and optionally
+// `void observe(const Event&) noexcept`, called with every event before the builder sees it
+// (the shm publisher stages a batch's levels until its end says whether it was applied).
+// Templates, not virtual calls: the compiler sees the whole per-event path.
 #include <atomic>
 #include <string>
 #include <thread>
@@ -19,6 +21,17 @@
 #include "feedhandler/spsc_ring.hpp"
 
 namespace fh {
+
+template <class P>
+concept ObservesEvents = requires(P& p, const Event& e) { p.observe(e); };
+
+// One event through builder and publisher: the per-event body of both pipelines.
+template <class Publisher>
+inline void deliver_event(BookBuilder& builder, Publisher& publisher, const Event& e) noexcept {
+  if constexpr (ObservesEvents<Publisher>) publisher.observe(e);
+  const BookNotice n = builder.on_event(e);
+  if (n.kind != BookNotice::None || n.status_changed) publisher.on_notice(n, e);
+}
 
 // Publishes nothing: for benchmarks and pure validation runs.
 struct NullPublisher {
@@ -37,10 +50,7 @@ public:
   void finish() noexcept {}
 
 private:
-  void deliver(const Event& e) noexcept {
-    const BookNotice n = builder_->on_event(e);
-    if (n.kind != BookNotice::None || n.status_changed) publisher_->on_notice(n, e);
-  }
+  void deliver(const Event& e) noexcept { deliver_event(*builder_, *publisher_, e); }
   BookBuilder* builder_;
   Publisher* publisher_;
 };
@@ -80,10 +90,7 @@ public:
 private:
   void run(int core) {
     pin_error_ = pin_current_thread(core);
-    auto deliver = [this](const Event& e) {
-      const BookNotice n = builder_->on_event(e);
-      if (n.kind != BookNotice::None || n.status_changed) publisher_->on_notice(n, e);
-    };
+    auto deliver = [this](const Event& e) { deliver_event(*builder_, *publisher_, e); };
     for (;;) {
       if (ring_.consume(256, deliver) != 0) continue;
       if (stop_.load(std::memory_order_acquire)) {

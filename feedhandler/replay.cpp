@@ -138,6 +138,9 @@ ParseStatus Replay::parse_record(const capture::Record& rec) noexcept {
     return ParseStatus::Ignored; // not received market data
   }
   ++totals_.by_status[static_cast<std::size_t>(st)];
+  VenueTotals& vt = totals_.by_venue[static_cast<std::size_t>(v)];
+  ++vt.messages;
+  vt.bytes += rec.payload.size();
   if (st == ParseStatus::Ok) {
     totals_.events += batch_.size();
     if (batch_.size() != 0)
@@ -146,6 +149,7 @@ ParseStatus Replay::parse_record(const capture::Record& rec) noexcept {
     ++totals_.ignored;
   } else {
     ++totals_.parse_errors;
+    ++vt.parse_errors;
     if (st == ParseStatus::UnknownInstrument) ++totals_.unknown_instruments;
   }
   return st;

@@ -34,6 +34,12 @@ struct ReplayOptions {
   BookBuilder::Options book{};
 };
 
+struct VenueTotals {
+  std::uint64_t messages = 0; // frames + REST snapshots of this venue's inputs
+  std::uint64_t bytes = 0;    // their payload bytes
+  std::uint64_t parse_errors = 0;
+};
+
 struct ReplayTotals {
   std::uint64_t messages = 0;  // received frames + REST snapshots replayed
   std::uint64_t events = 0;    // normalized events produced
@@ -46,6 +52,7 @@ struct ReplayTotals {
   double elapsed_s = 0;
   std::uint64_t ring_full_spins = 0;
   std::string pin_error;
+  std::array<VenueTotals, static_cast<std::size_t>(Venue::kCount)> by_venue{};
 };
 
 class Replay {

@@ -44,7 +44,7 @@ namespace fh::shm {
 // "FHSHMSEG" read as a little-endian u64 (a hexdump of the file starts with the text).
 inline constexpr std::uint64_t kMagic = 0x4745'534D'4853'4846ULL;
 inline constexpr std::uint16_t kLayoutMajor = 1;
-inline constexpr std::uint16_t kLayoutMinor = 0;
+inline constexpr std::uint16_t kLayoutMinor = 1; // 1.1: JournalLevel text decimals
 
 // ---- geometry --------------------------------------------------------------------------------
 
@@ -352,7 +352,11 @@ struct JournalLevel {
   std::int64_t price;
   std::int64_t qty; // 0 deletes
   std::uint32_t orders;
-  std::uint32_t reserved0;
+  // Since 1.1: fractional digits of the venue's price / size text ("0.10" -> 2), so a reader
+  // can rebuild the venue's checksum text (OKX, Kraken) from the mantissas. 0 in 1.0.
+  std::uint8_t price_text_dp;
+  std::uint8_t qty_text_dp;
+  std::uint16_t reserved0;
   std::uint64_t reserved1;
 };
 struct JournalBookEnd {

@@ -24,7 +24,7 @@ class LayoutTest : public ::testing::Test {};
 
 TEST_F(LayoutTest, VersionAndMagicArePinned) {
   EXPECT_EQ(kLayoutMajor, 1);
-  EXPECT_EQ(kLayoutMinor, 0);
+  EXPECT_EQ(kLayoutMinor, 1);
   char text[8];
   std::memcpy(text, &kMagic, 8); // little-endian host: the file starts with the text
   EXPECT_EQ(std::string(text, 8), "FHSHMSEG");
@@ -229,6 +229,8 @@ TEST_F(LayoutTest, JournalOffsetsArePinned) {
   EXPECT_EQ(offsetof(JournalLevel, price), 0u);
   EXPECT_EQ(offsetof(JournalLevel, qty), 8u);
   EXPECT_EQ(offsetof(JournalLevel, orders), 16u);
+  EXPECT_EQ(offsetof(JournalLevel, price_text_dp), 20u);
+  EXPECT_EQ(offsetof(JournalLevel, qty_text_dp), 21u);
   EXPECT_EQ(offsetof(JournalBookEnd, checksum), 0u);
   EXPECT_EQ(offsetof(JournalTrade, price), 0u);
   EXPECT_EQ(offsetof(JournalTrade, qty), 8u);

@@ -1,6 +1,8 @@
 // fh-replay: drives recorded venue captures through the same parsers, sync rules and books
 // as the live feed handler, prints the resulting books and, as the last line of stdout, one
 // JSON summary object (field names are stable: other tools and checks read them).
+// With --shm NAME it also publishes books, trades, BBOs, statuses and the event journal into
+// a shared-memory segment that stays readable after the replay ends (fh-inspect, strategies).
 // Exit status: 0 when the replay ran, whatever it found; 2 for unusable input or arguments.
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +14,7 @@
 
 #include "book/decimal.hpp"
 #include "feedhandler/replay.hpp"
+#include "feedhandler/shm_output.hpp"
 
 namespace {
 
@@ -25,8 +28,38 @@ void usage(FILE* out) {
       "  --threaded          parser and book builder on two threads (SPSC ring between)\n"
       "  --parse-core N      pin the parser thread; --book-core N pins the book thread\n"
       "  --depth N           levels per side to print for each book (default 5, 0 = none)\n"
-      "  --no-progress       no progress lines on stderr\n",
+      "  --no-progress       no progress lines on stderr\n"
+      "  --shm NAME          publish into shm segment NAME (/dev/shm/NAME, or a path); it\n"
+      "                      replaces a segment of that name and stays after the run\n"
+      "  --shm-depth N       levels per side in each book slot (default 10, max 64)\n"
+      "  --shm-journal N     journal records, power of two (default 1048576 = 64 MiB)\n"
+      "  --shm-instruments N instrument slots (default 1024)\n"
+      "  --shm-mode OCTAL    segment file mode (default 0640)\n",
       out);
+}
+
+std::uint32_t parse_u32(const char* text, int base) {
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(text, &end, base);
+  if (end == text || *end != '\0' || v > 0xffffffffUL) {
+    std::fprintf(stderr, "fh-replay: bad number '%s'\n", text);
+    std::exit(2);
+  }
+  return static_cast<std::uint32_t>(v);
+}
+
+// Frames, bytes and parse errors per venue, as seen by the replay (the book counters come
+// from the publisher).
+void set_venue_counters(fh::shm::Writer& w, const fh::ReplayTotals& t) {
+  for (std::size_t v = 0; v < t.by_venue.size(); ++v) {
+    const auto& vt = t.by_venue[v];
+    if (vt.messages == 0) continue;
+    const auto id = static_cast<std::uint8_t>(v);
+    (void)w.set_venue_name(id, fh::venue_name(static_cast<fh::Venue>(v)));
+    w.set_counter(id, fh::shm::VenueCounter::Messages, vt.messages);
+    w.set_counter(id, fh::shm::VenueCounter::Bytes, vt.bytes);
+    w.set_counter(id, fh::shm::VenueCounter::ParseErrors, vt.parse_errors);
+  }
 }
 
 void print_book(const fh::InstrumentBook& b, std::size_t depth) {
@@ -59,6 +92,7 @@ int main(int argc, char** argv) {
   fh::ReplayOptions options;
   std::vector<std::string> inputs;
   std::size_t depth = 5;
+  fh::ShmOutputOptions shm_options;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     auto value = [&](const char* name) -> const char* {
@@ -81,6 +115,12 @@ int main(int argc, char** argv) {
     else if (a == "--book-core") options.book_core = std::atoi(value("--book-core"));
     else if (a == "--depth") depth = static_cast<std::size_t>(std::atoi(value("--depth")));
     else if (a == "--no-progress") options.progress = false;
+    else if (a == "--shm") shm_options.name = value("--shm");
+    else if (a == "--shm-depth") shm_options.depth = parse_u32(value("--shm-depth"), 10);
+    else if (a == "--shm-journal") shm_options.journal_capacity = parse_u32(value("--shm-journal"), 10);
+    else if (a == "--shm-instruments")
+      shm_options.max_instruments = parse_u32(value("--shm-instruments"), 10);
+    else if (a == "--shm-mode") shm_options.mode = parse_u32(value("--shm-mode"), 8);
     else if (a == "-h" || a == "--help") {
       usage(stdout);
       return 0;
@@ -101,7 +141,22 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto& replay = *std::get<std::unique_ptr<fh::Replay>>(opened);
-  replay.run();
+  std::unique_ptr<fh::ShmOutput> shm;
+  if (!shm_options.name.empty()) {
+    auto out = fh::ShmOutput::open(shm_options);
+    if (auto* err = std::get_if<std::string>(&out)) {
+      std::fprintf(stderr, "fh-replay: %s\n", err->c_str());
+      return 2;
+    }
+    shm = std::move(std::get<std::unique_ptr<fh::ShmOutput>>(out));
+  }
+  if (shm) {
+    replay.run(shm->publisher());
+    set_venue_counters(shm->writer(), replay.totals());
+    shm->close();
+  } else {
+    replay.run();
+  }
   if (!replay.totals().pin_error.empty())
     std::fprintf(stderr, "fh-replay: %s\n", replay.totals().pin_error.c_str());
 
@@ -111,6 +166,16 @@ int main(int argc, char** argv) {
       if (b != nullptr && b->counters().book_messages != 0) print_book(*b, depth);
     }
   }
-  std::printf("%s\n", replay.summary_json().c_str());
+  std::string summary = replay.summary_json();
+  if (shm) {
+    const auto& c = shm->publisher().counters();
+    summary.pop_back(); // '}'
+    summary += ",\"shm\":{\"segment\":\"" + shm->writer().path() +
+               "\",\"book_publishes\":" + std::to_string(c.book_publishes) +
+               ",\"journal_records\":" + std::to_string(c.journal_records) +
+               ",\"images\":" + std::to_string(c.images) +
+               ",\"unpublished_events\":" + std::to_string(c.unpublished_events) + "}}";
+  }
+  std::printf("%s\n", summary.c_str());
   return 0;
 }
