@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -31,6 +32,7 @@ struct ReplayOptions {
   int parse_core = -1;           // pinning; -1 leaves the thread unpinned
   int book_core = -1;
   bool progress = true;          // progress lines on stderr when a run takes > 2 s
+  double speed = 0;              // > 0: pace records at speed x their recorded receive times
   BookBuilder::Options book{};
 };
 
@@ -117,7 +119,15 @@ template <class Pipeline> void Replay::drive(Pipeline& pipeline) {
   const auto start = Clock::now();
   auto next_report = start + std::chrono::seconds(2);
   const std::size_t total = order_.size();
+  const std::int64_t first_ts = total != 0 ? order_[0].recv_ts_ns : 0;
   for (std::size_t i = 0; i < total; ++i) {
+    if (options_.speed > 0) [[unlikely]] {
+      // Recorded time scaled; sleeping only when more than a millisecond ahead keeps bursts
+      // (frames received together) together.
+      const double offset = static_cast<double>(order_[i].recv_ts_ns - first_ts) / options_.speed;
+      const auto due = start + std::chrono::nanoseconds(static_cast<std::int64_t>(offset));
+      if (due - Clock::now() > std::chrono::milliseconds(1)) std::this_thread::sleep_until(due);
+    }
     if (parse_record(order_[i]) == ParseStatus::Ok) pipeline.push(batch_);
     if (options_.progress && (i & 4095) == 0 && Clock::now() >= next_report) [[unlikely]] {
       next_report += std::chrono::seconds(2);

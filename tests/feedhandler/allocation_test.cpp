@@ -10,6 +10,10 @@
 #include <cstdlib>
 #include <new>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "feedhandler/shm_output.hpp"
 #include "tests/support/replay_helpers.hpp"
 
 namespace {
@@ -69,6 +73,32 @@ TEST_P(SteadyStateAllocations, NoHeapAllocationPerMessageAfterWarmUp) {
   EXPECT_GT(s.c.applied, 100u); // the measured part really did book work
   EXPECT_EQ(r->totals().parse_errors, 0u);
   EXPECT_EQ(during, 0u) << "allocations while replaying " << (n - warm) << " records";
+}
+
+// The same with the shm publisher: slots, journal (incl. snapshot images) and counters.
+TEST_P(SteadyStateAllocations, NoHeapAllocationPerMessageWhilePublishingToShm) {
+  auto r = open_replay(GetParam().files);
+  ASSERT_TRUE(r);
+  ShmOutputOptions o;
+  o.name = "fh-test-alloc-" + std::to_string(::getpid());
+  o.journal_capacity = 1u << 14;
+  o.remove_on_close = true;
+  auto opened = ShmOutput::open(o);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ShmOutput>>(opened));
+  auto out = std::move(std::get<std::unique_ptr<ShmOutput>>(opened));
+  ShmPublisher& pub = out->publisher();
+  const std::size_t n = r->order().size();
+  const std::size_t warm = n / 5;
+  r->run_range(0, warm, pub);
+  const std::size_t before = g_allocations.load();
+  r->run_range(warm, n, pub);
+  pub.sync_counters();
+  const std::size_t during = g_allocations.load() - before;
+  out->close();
+  EXPECT_GT(pub.counters().book_publishes, 100u);
+  EXPECT_GT(pub.counters().journal_records, pub.counters().book_publishes);
+  EXPECT_EQ(during, 0u) << "allocations while replaying and publishing " << (n - warm)
+                        << " records";
 }
 
 INSTANTIATE_TEST_SUITE_P(

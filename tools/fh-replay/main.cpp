@@ -29,6 +29,7 @@ void usage(FILE* out) {
       "  --parse-core N      pin the parser thread; --book-core N pins the book thread\n"
       "  --depth N           levels per side to print for each book (default 5, 0 = none)\n"
       "  --no-progress       no progress lines on stderr\n"
+      "  --speed X           pace frames at X times their recorded rate (default: flat out)\n"
       "  --shm NAME          publish into shm segment NAME (/dev/shm/NAME, or a path); it\n"
       "                      replaces a segment of that name and stays after the run\n"
       "  --shm-depth N       levels per side in each book slot (default 10, max 64)\n"
@@ -115,6 +116,13 @@ int main(int argc, char** argv) {
     else if (a == "--book-core") options.book_core = std::atoi(value("--book-core"));
     else if (a == "--depth") depth = static_cast<std::size_t>(std::atoi(value("--depth")));
     else if (a == "--no-progress") options.progress = false;
+    else if (a == "--speed") {
+      options.speed = std::atof(value("--speed"));
+      if (!(options.speed > 0)) {
+        std::fprintf(stderr, "fh-replay: --speed needs a positive number\n");
+        return 2;
+      }
+    }
     else if (a == "--shm") shm_options.name = value("--shm");
     else if (a == "--shm-depth") shm_options.depth = parse_u32(value("--shm-depth"), 10);
     else if (a == "--shm-journal") shm_options.journal_capacity = parse_u32(value("--shm-journal"), 10);
