@@ -3,7 +3,9 @@
 // simdjson on-demand merely walking every value of the same frames. Frames are the
 // recorded Binance USD-M depth frames (+ the inline REST snapshot) and the OKX books-l2-tbt
 // frames (snapshots and updates). Counters: ns_per_frame, frames_per_s; the ratio
-// ours/floor is the figure bench/RESULTS.md reports. Uses 1 core.
+// ours/floor is the figure bench/RESULTS.md reports. BM_PipelineShm is BM_Pipeline with the
+// shm publisher (slots + journal in /dev/shm): the difference is the cost of publishing.
+// Uses 1 core.
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
 
@@ -11,7 +13,10 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "feedhandler/replay.hpp"
+#include "feedhandler/shm_output.hpp"
 
 namespace {
 
@@ -80,6 +85,39 @@ void BM_Pipeline(benchmark::State& state, Dataset& (*dataset)()) {
   report(state, n);
 }
 
+void BM_PipelineShm(benchmark::State& state, Dataset& (*dataset)()) {
+  Dataset& d = dataset();
+  const std::size_t n = d.replay->order().size();
+  fh::ShmOutputOptions o;
+  o.name = "fh-bench-pipeline-" + std::to_string(::getpid());
+  o.journal_capacity = 1u << state.range(0); // 2^14 records stay in L2; 2^20 (64 MiB) do not
+  o.remove_on_close = true;
+  std::uint64_t records = 0, publishes = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    d.replay->reset();
+    // A fresh segment per pass: the publisher holds pointers into the builder's books.
+    auto opened = fh::ShmOutput::open(o);
+    if (auto* err = std::get_if<std::string>(&opened)) {
+      state.SkipWithError(err->c_str());
+      return;
+    }
+    auto out = std::move(std::get<std::unique_ptr<fh::ShmOutput>>(opened));
+    state.ResumeTiming();
+    d.replay->run_range(0, n, out->publisher());
+    state.PauseTiming();
+    records += out->publisher().counters().journal_records;
+    publishes += out->publisher().counters().book_publishes;
+    out.reset();
+    state.ResumeTiming();
+  }
+  if (d.replay->totals().parse_errors != 0) state.SkipWithError("parse errors");
+  report(state, n);
+  const auto iters = static_cast<double>(state.iterations());
+  state.counters["journal_records_per_pass"] = static_cast<double>(records) / iters;
+  state.counters["book_publishes_per_pass"] = static_cast<double>(publishes) / iters;
+}
+
 // The floor: on-demand iteration of every value, no number conversion, no book.
 std::size_t walk(simdjson::ondemand::value v) {
   std::size_t n = 0;
@@ -123,8 +161,10 @@ void BM_Floor(benchmark::State& state, Dataset& (*dataset)()) {
 }
 
 BENCHMARK_CAPTURE(BM_Pipeline, binance_usdm, binance_usdm)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_PipelineShm, binance_usdm, binance_usdm)->Arg(14)->Arg(20)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Floor, binance_usdm, binance_usdm)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Pipeline, okx, okx)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_PipelineShm, okx, okx)->Arg(14)->Arg(20)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Floor, okx, okx)->Unit(benchmark::kMillisecond);
 
 } // namespace

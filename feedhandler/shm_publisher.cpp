@@ -16,8 +16,9 @@ namespace {
 constexpr std::uint32_t kErrDirectory = 1;    // add_instrument refused
 constexpr std::uint32_t kErrTooManyInstr = 2; // instrument beyond max_instruments
 
-shm::JournalRecord header_of(const Event& e, std::uint32_t sid) noexcept {
+shm::JournalRecord header_of(const Event& e, std::uint32_t sid, std::int64_t publish_ns) noexcept {
   shm::JournalRecord r{};
+  r.publish_ts_ns = publish_ns;
   r.type = static_cast<std::uint8_t>(e.type);
   r.flags = e.flags;
   r.venue = static_cast<std::uint8_t>(e.venue);
@@ -27,9 +28,9 @@ shm::JournalRecord header_of(const Event& e, std::uint32_t sid) noexcept {
   return r;
 }
 
-shm::JournalRecord level_record(const Event& from, std::uint32_t sid, book::Side side,
-                                const book::Level& l) noexcept {
-  shm::JournalRecord r = header_of(from, sid);
+shm::JournalRecord level_record(const Event& from, std::uint32_t sid, std::int64_t publish_ns,
+                                book::Side side, const book::Level& l) noexcept {
+  shm::JournalRecord r = header_of(from, sid, publish_ns);
   r.type = static_cast<std::uint8_t>(shm::RecordType::BookLevel);
   r.flags = 0;
   r.side = side == book::Side::Bid ? 0 : 1;
@@ -106,18 +107,19 @@ void ShmPublisher::publish_book(std::uint32_t sid, const InstrumentBook& b,
   for (std::size_t i = 0; i < na; ++i) asks[i] = shm_level(top[i]);
   (void)writer_->publish_book(sid, static_cast<std::uint8_t>(b.status()), bids.data(), nb,
                               asks.data(), na, book_seq(b), b.last_exch_ts_ns(),
-                              end.recv_ts_ns != 0 ? end.recv_ts_ns : b.last_recv_ts_ns());
+                              end.recv_ts_ns != 0 ? end.recv_ts_ns : b.last_recv_ts_ns(),
+                              publish_ns_);
   ++counters_.book_publishes;
 }
 
 void ShmPublisher::journal_batch(std::uint32_t sid, const Event& end) noexcept {
-  shm::JournalRecord r = header_of(begin_, sid);
+  shm::JournalRecord r = header_of(begin_, sid, publish_ns_);
   r.payload.begin = {begin_.begin.first_seq, begin_.begin.last_seq, begin_.begin.prev_seq,
                      static_cast<std::uint32_t>(staged_), begin_.begin.depth};
   append(r);
   for (std::size_t i = 0; i < staged_; ++i) {
     const Event& l = stage_[i];
-    shm::JournalRecord lr = header_of(l, sid);
+    shm::JournalRecord lr = header_of(l, sid, publish_ns_);
     lr.side = l.side == book::Side::Bid ? 0 : 1;
     lr.payload.level.price = l.level.price;
     lr.payload.level.qty = l.level.qty;
@@ -126,7 +128,7 @@ void ShmPublisher::journal_batch(std::uint32_t sid, const Event& end) noexcept {
     lr.payload.level.qty_text_dp = l.level.qty_text_dp;
     append(lr);
   }
-  shm::JournalRecord er = header_of(end, sid);
+  shm::JournalRecord er = header_of(end, sid, publish_ns_);
   er.payload.end.checksum = end.end.checksum;
   append(er);
 }
@@ -136,16 +138,16 @@ void ShmPublisher::journal_image(std::uint32_t sid, const InstrumentBook& b,
   const book::L2Book& book = b.book();
   const std::size_t nb = book.depth(book::Side::Bid);
   const std::size_t na = book.depth(book::Side::Ask);
-  shm::JournalRecord r = header_of(begin_, sid);
+  shm::JournalRecord r = header_of(begin_, sid, publish_ns_);
   r.flags = static_cast<std::uint8_t>(begin_.flags | kFlagSnapshot);
   r.payload.begin = {begin_.begin.first_seq, book_seq(b), begin_.begin.prev_seq,
                      static_cast<std::uint32_t>(nb + na), 0};
   append(r);
   for (std::size_t i = 0; i < nb; ++i)
-    append(level_record(end, sid, book::Side::Bid, book.at(book::Side::Bid, i)));
+    append(level_record(end, sid, publish_ns_, book::Side::Bid, book.at(book::Side::Bid, i)));
   for (std::size_t i = 0; i < na; ++i)
-    append(level_record(end, sid, book::Side::Ask, book.at(book::Side::Ask, i)));
-  shm::JournalRecord er = header_of(end, sid);
+    append(level_record(end, sid, publish_ns_, book::Side::Ask, book.at(book::Side::Ask, i)));
+  shm::JournalRecord er = header_of(end, sid, publish_ns_);
   er.payload.end.checksum = end.end.checksum;
   append(er);
   ++counters_.images;
@@ -153,7 +155,7 @@ void ShmPublisher::journal_image(std::uint32_t sid, const InstrumentBook& b,
 
 void ShmPublisher::journal_status(std::uint32_t sid, const InstrumentBook& b,
                                   const Event& e) noexcept {
-  shm::JournalRecord r = header_of(e, sid);
+  shm::JournalRecord r = header_of(e, sid, publish_ns_);
   r.type = static_cast<std::uint8_t>(shm::RecordType::Status);
   r.flags = 0;
   r.payload.status.status = static_cast<std::uint8_t>(b.status());
@@ -166,6 +168,9 @@ void ShmPublisher::on_notice(const BookNotice& n, const Event& e) noexcept {
   if (n.book == nullptr) [[unlikely]]
     return;
   const InstrumentBook& b = *n.book;
+  // One clock read per notice (a vDSO call costs 20-50 ns here; per record it doubled the
+  // cost of publishing a 70-level frame): the slot and every record of a notice share it.
+  publish_ns_ = shm::realtime_ns();
   const std::uint32_t sid = slot_of(b);
   if (sid == kNoInstrument) [[unlikely]] {
     ++counters_.unpublished_events;
@@ -188,7 +193,7 @@ void ShmPublisher::on_notice(const BookNotice& n, const Event& e) noexcept {
         (e.flags & kFlagBuyerIsMaker) ? shm::kAggressorSell : shm::kAggressorBuy;
     (void)writer_->publish_trade(sid, e.trade.price, e.trade.qty, side, e.trade.trade_id,
                                  e.exch_ts_ns, e.recv_ts_ns);
-    shm::JournalRecord r = header_of(e, sid);
+    shm::JournalRecord r = header_of(e, sid, publish_ns_);
     r.side = side;
     r.payload.trade = {e.trade.price, e.trade.qty, e.trade.trade_id, 0};
     append(r);
@@ -197,7 +202,7 @@ void ShmPublisher::on_notice(const BookNotice& n, const Event& e) noexcept {
   case BookNotice::Bbo: {
     (void)writer_->publish_bbo(sid, e.bbo.bid_price, e.bbo.bid_qty, e.bbo.ask_price,
                                e.bbo.ask_qty, e.bbo.update_id, e.exch_ts_ns, e.recv_ts_ns);
-    shm::JournalRecord r = header_of(e, sid);
+    shm::JournalRecord r = header_of(e, sid, publish_ns_);
     r.payload.bbo = {e.bbo.bid_price, e.bbo.bid_qty, e.bbo.ask_price, e.bbo.ask_qty};
     append(r);
     break;
@@ -207,7 +212,7 @@ void ShmPublisher::on_notice(const BookNotice& n, const Event& e) noexcept {
   }
   if (n.status_changed) {
     if (n.kind != BookNotice::BookChanged)
-      (void)writer_->publish_status(sid, static_cast<std::uint8_t>(b.status()), e.recv_ts_ns);
+      (void)writer_->publish_status(sid, static_cast<std::uint8_t>(b.status()), publish_ns_);
     journal_status(sid, b, e);
   }
   if (++since_sync_ >= kCounterSyncEvery) [[unlikely]]

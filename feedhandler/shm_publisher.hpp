@@ -90,6 +90,7 @@ private:
   std::vector<const InstrumentBook*> books_; // shm id -> book, for counters
   std::uint32_t next_id_ = 0;
   std::uint32_t since_sync_ = 0;
+  std::int64_t publish_ns_ = 0;       // CLOCK_REALTIME at the current notice
   ShmPublisherCounters counters_;
 };
 
