@@ -13,6 +13,7 @@ packages=(
   zlib1g-dev libzstd-dev               # gzip captures, recordings
   libdeflate-dev                       # PCLMUL crc32 for venue checksums
   liburing-dev libssl-dev libcurl4-openssl-dev
+  openssl ca-certificates              # test certificates at run time; system CA store
   python3
 )
 
