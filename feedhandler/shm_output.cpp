@@ -14,6 +14,7 @@ ShmOutput::open(const ShmOutputOptions& o) {
   wo.mode = o.mode;
   wo.if_exists = o.replace ? shm::IfExists::Replace : shm::IfExists::Fail;
   wo.remove_on_close = o.remove_on_close;
+  if (o.huge_pages) wo.size_alignment = 2u << 20;
   auto created = shm::Writer::create(wo);
   if (auto* err = std::get_if<shm::CreateError>(&created))
     return "shm segment '" + o.name + "': " + err->message;

@@ -27,6 +27,7 @@ struct ShmOutputOptions {
   bool replace = true;                     // supersede a segment of the same name
   bool remove_on_close = false;
   std::uint32_t heartbeat_ms = 10;
+  bool huge_pages = false;                 // name is a path on hugetlbfs: 2 MiB file alignment
 };
 
 class ShmOutput {

@@ -35,7 +35,8 @@ void usage(FILE* out) {
       "  --shm-depth N       levels per side in each book slot (default 10, max 64)\n"
       "  --shm-journal N     journal records, power of two (default 1048576 = 64 MiB)\n"
       "  --shm-instruments N instrument slots (default 1024)\n"
-      "  --shm-mode OCTAL    segment file mode (default 0640)\n",
+      "  --shm-mode OCTAL    segment file mode (default 0640)\n"
+      "  --shm-huge          NAME is a path on hugetlbfs (file sized in 2 MiB pages)\n",
       out);
 }
 
@@ -128,6 +129,7 @@ int main(int argc, char** argv) {
     else if (a == "--shm-journal") shm_options.journal_capacity = parse_u32(value("--shm-journal"), 10);
     else if (a == "--shm-instruments")
       shm_options.max_instruments = parse_u32(value("--shm-instruments"), 10);
+    else if (a == "--shm-huge") shm_options.huge_pages = true;
     else if (a == "--shm-mode") shm_options.mode = parse_u32(value("--shm-mode"), 8);
     else if (a == "-h" || a == "--help") {
       usage(stdout);
