@@ -1,6 +1,8 @@
 // Loading a capture: read the whole (possibly gzipped) file into one padded buffer, detect the
 // format from its content, then cut it into records. Line formats: PROVENANCE.md section 1.
 #include "feedhandler/capture.hpp"
+#include "feedhandler/capture_fhrec.hpp"
+#include "feedhandler/recording_format.hpp"
 
 #include <simdjson.h>
 #include <zlib.h>
@@ -300,6 +302,27 @@ public:
     f.path_ = path;
     f.binary_ = std::make_unique<std::string>();
     std::string error;
+    if (detail::is_zstd_file(path)) {
+      bool truncated = false;
+      if (!detail::read_zstd_file(path, simdjson::SIMDJSON_PADDING, f.text_, f.text_size_,
+                                  truncated, error))
+        return Error{std::move(error)};
+      const std::string_view text(f.text_.get(), f.text_size_);
+      if (!starts_with(text, recording::kMagicLine))
+        return Error{path + ": zstd file is not an fhrec recording"};
+      detail::FhrecResult r = detail::load_fhrec(text, index);
+      if (!r.error.empty())
+        return Error{path + ": " + r.error};
+      f.format_ = Format::Fhrec;
+      f.records_ = std::move(r.records);
+      f.skipped_ = r.skipped;
+      f.first_skipped_ = r.first_skipped;
+      if (truncated && f.skipped_ == 0)
+        skip(f, static_cast<std::uint32_t>(f.records_.size() + 1)); // cut between records
+      set_ws_url(f);
+      std::variant<CaptureFile, Error> result{std::in_place_index<0>, std::move(f)};
+      return result;
+    }
     if (!read_whole_file(path, f.text_, f.text_size_, error))
       return Error{std::move(error)};
     const std::string_view text(f.text_.get(), f.text_size_);
@@ -318,17 +341,21 @@ public:
       }
       load_lines(f, text, index);
     }
+    set_ws_url(f);
+    std::variant<CaptureFile, Error> result{std::in_place_index<0>, std::move(f)};
+    return result;
+  }
+
+private:
+  static void set_ws_url(CaptureFile &f) noexcept {
     for (const Record &r : f.records_) {
       if (r.kind == RecordKind::WsOpen) {
         f.ws_url_ = r.url;
         break;
       }
     }
-    std::variant<CaptureFile, Error> result{std::in_place_index<0>, std::move(f)};
-    return result;
   }
 
-private:
   static void skip(CaptureFile &f, std::uint32_t line) noexcept {
     if (f.skipped_++ == 0)
       f.first_skipped_ = line;

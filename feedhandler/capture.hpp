@@ -18,7 +18,8 @@
 
 namespace fh::capture {
 
-enum class Format : std::uint8_t { Cryptofeed, Hftbacktest, JsonArray };
+// Fhrec: the feed handler's own recordings (recording_format.hpp, zstd-compressed).
+enum class Format : std::uint8_t { Cryptofeed, Hftbacktest, JsonArray, Fhrec };
 
 enum class RecordKind : std::uint8_t {
   WsOpen,   // "<ws-url> <-> <t>"           url set, payload empty
@@ -40,7 +41,9 @@ struct Record {
   std::string_view url;     // WsOpen / WsSent / Http; points into the file's storage
   std::string_view payload; // always followed by at least SIMDJSON_PADDING readable bytes
   std::uint32_t file_index; // the caller's index for the file (CaptureFile::open argument)
-  std::uint32_t line;       // 1-based line number; 1-based element index for JsonArray
+  std::uint32_t line;       // 1-based line number; 1-based element index for JsonArray;
+                            // Fhrec: 1-based record index in the file
+  std::uint32_t conn_id = 0; // Fhrec: the recording session's connection number
 };
 
 struct Error {
@@ -49,7 +52,7 @@ struct Error {
 
 class CaptureFile {
 public:
-  // Reads the whole file (gzip or plain; .zip is refused with an Error) and detects the format
+  // Reads the whole file (gzip, zstd or plain; .zip is refused with an Error) and detects the format
   // from its content. A final line without '\n' is loaded when its JSON payload is complete
   // (some recorders omit the last '\n'); one whose JSON is cut off by an interrupted write is
   // not loaded and counts as skipped, as does an unterminated last JSON-array element.

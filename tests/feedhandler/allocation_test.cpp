@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "feedhandler/recorder.hpp"
 #include "feedhandler/shm_output.hpp"
 #include "tests/support/replay_helpers.hpp"
 
@@ -99,6 +100,30 @@ TEST_P(SteadyStateAllocations, NoHeapAllocationPerMessageWhilePublishingToShm) {
   EXPECT_GT(pub.counters().journal_records, pub.counters().book_publishes);
   EXPECT_EQ(during, 0u) << "allocations while replaying and publishing " << (n - warm)
                         << " records";
+}
+
+// What an ingest thread pays to record a frame: a copy into the recorder's ring, nothing else.
+TEST(RecorderAllocations, RecordingAFrameAllocatesNothing) {
+  const std::string dir = ::testing::TempDir() + "fh-alloc-recorder-" + std::to_string(::getpid());
+  RecorderOptions o;
+  o.directory = dir;
+  o.writer_thread = false;
+  auto opened = Recorder::open(o);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Recorder>>(opened));
+  auto rec = std::move(std::get<std::unique_ptr<Recorder>>(opened));
+  auto f = capture::CaptureFile::open(data_path("okx/cryptofeed/books-l2-tbt_2022-02-27_ws.txt.gz"));
+  ASSERT_TRUE(std::holds_alternative<capture::CaptureFile>(f));
+  const auto& records = std::get<capture::CaptureFile>(f).records();
+  std::size_t recorded = 0;
+  const std::size_t before = g_allocations.load();
+  for (const auto& r : records)
+    recorded += rec->record(static_cast<recording::Kind>(r.kind), 1, r.recv_ts_ns, r.url, r.payload);
+  const std::size_t during = g_allocations.load() - before;
+  EXPECT_EQ(recorded, records.size()); // the default 64 MiB queue holds the whole capture
+  EXPECT_EQ(during, 0u);
+  rec->close();
+  for (const auto& p : rec->files()) std::remove(p.c_str());
+  ::rmdir(dir.c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(
