@@ -312,7 +312,7 @@ TEST_F(LayoutTest, CreatedSegmentHeaderDescribesThePinnedPlan) {
   const SegmentHeader& h = r.header();
   EXPECT_EQ(h.magic, kMagic);
   EXPECT_EQ(h.layout_major, 1);
-  EXPECT_EQ(h.layout_minor, 0);
+  EXPECT_EQ(h.layout_minor, 1);
   EXPECT_EQ(h.header_size, 512u);
   EXPECT_EQ(h.total_size, 5136384u);
   EXPECT_EQ(w.size(), 5136384u);
