@@ -1,0 +1,218 @@
+#include "feedhandler/venues/live_profile.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace fh::venues {
+
+namespace {
+
+constexpr LiveProfile kProfiles[] = {
+    // venue, ws, rest, streams/conn, args/sub, sub ms, conn ms, age s, heartbeat, ping, no-data
+    {Venue::BinanceSpot, "wss://stream.binance.com:9443", "https://api.binance.com", 200, 200,
+     300, 400, 23 * 3600 + 50 * 60, Heartbeat::AnswerServerPings, 0, 60'000},
+    {Venue::BinanceUsdm, "wss://fstream.binance.com", "https://fapi.binance.com", 200, 200, 150,
+     400, 23 * 3600 + 50 * 60, Heartbeat::AnswerServerPings, 0, 60'000},
+    {Venue::BinanceCoinm, "wss://dstream.binance.com", "https://dapi.binance.com", 200, 200, 150,
+     400, 23 * 3600 + 50 * 60, Heartbeat::AnswerServerPings, 0, 60'000},
+    {Venue::BinanceUs, "wss://stream.binance.us:9443", "https://api.binance.us", 200, 200, 300,
+     400, 23 * 3600 + 50 * 60, Heartbeat::AnswerServerPings, 0, 60'000},
+    // OKX: 480 subscribes per hour per connection -> one every 7.5 s sustained; a connection
+    // sends a handful at start, so pace at 400 ms and keep the count per connection small.
+    {Venue::Okx, "wss://ws.okx.com:8443/ws/v5/public", "https://www.okx.com", 300, 100, 400, 400,
+     0, Heartbeat::ClientTextPing, 20'000, 30'000},
+    {Venue::Kraken, "wss://ws.kraken.com/v2", "https://api.kraken.com", 100, 100, 200, 400, 0,
+     Heartbeat::VenueHeartbeats, 0, 10'000},
+};
+static_assert(sizeof(kProfiles) / sizeof(kProfiles[0]) == static_cast<std::size_t>(Venue::kCount));
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// JSON string literal for a venue symbol (symbols are [A-Za-z0-9/_.-], escaped anyway).
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+std::vector<std::vector<std::string>> chunk(const std::vector<std::string>& v, std::size_t n) {
+  std::vector<std::vector<std::string>> out;
+  for (std::size_t i = 0; i < v.size(); i += n)
+    out.emplace_back(v.begin() + static_cast<std::ptrdiff_t>(i),
+                     v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size(), i + n)));
+  return out;
+}
+
+std::size_t streams_per_symbol(const SubscriptionSet& s) {
+  return std::max<std::size_t>(1, std::size_t{s.book} + s.trades + s.bbo);
+}
+
+std::vector<ConnectionPlan> plan_binance(const LiveProfile& p, const SubscriptionSet& s,
+                                         std::string_view ws_url) {
+  std::vector<ConnectionPlan> plans;
+  const bool futures = p.venue == Venue::BinanceUsdm || p.venue == Venue::BinanceCoinm;
+  const std::size_t per_conn =
+      std::max<std::size_t>(1, p.max_streams_per_connection / streams_per_symbol(s));
+  for (auto& group : chunk(s.natives, per_conn)) {
+    // Combined-stream URL, grouped by stream type like the recordings: a reconnect resumes
+    // every stream without subscribe requests (and without their rate limit).
+    std::vector<std::string> streams;
+    if (s.trades)
+      for (const auto& n : group) streams.push_back(lower(n) + (futures ? "@aggTrade" : "@trade"));
+    if (s.book)
+      for (const auto& n : group) streams.push_back(lower(n) + "@depth" + s.binance_depth_speed);
+    if (s.bbo)
+      for (const auto& n : group) streams.push_back(lower(n) + "@bookTicker");
+    ConnectionPlan plan;
+    plan.url = std::string(ws_url.empty() ? p.ws_url : ws_url) + "/stream?streams=";
+    for (std::size_t i = 0; i < streams.size(); ++i) {
+      if (i != 0) plan.url += '/';
+      plan.url += streams[i];
+    }
+    plan.natives = group;
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+std::vector<ConnectionPlan> plan_okx(const LiveProfile& p, const SubscriptionSet& s,
+                                     std::string_view ws_url) {
+  std::vector<ConnectionPlan> plans;
+  std::vector<std::string> channels;
+  if (s.trades) channels.emplace_back("trades");
+  if (s.book) channels.push_back(s.okx_book_channel);
+  if (s.bbo) channels.emplace_back("tickers");
+  const std::size_t per_conn = std::max<std::size_t>(
+      1, p.max_streams_per_connection / std::max<std::size_t>(1, channels.size()));
+  const std::size_t per_msg = std::max<std::size_t>(1, p.max_args_per_subscribe);
+  for (auto& group : chunk(s.natives, per_conn)) {
+    ConnectionPlan plan;
+    plan.url = std::string(ws_url.empty() ? p.ws_url : ws_url);
+    plan.natives = group;
+    // One request per channel (and per chunk of instruments), like the recording.
+    for (const auto& ch : channels) {
+      for (auto& part : chunk(group, per_msg)) {
+        std::string m = R"({"op":"subscribe","args":[)";
+        for (std::size_t i = 0; i < part.size(); ++i) {
+          if (i != 0) m += ',';
+          m += R"({"channel":)";
+          append_json_string(m, ch);
+          m += R"(,"instId":)";
+          append_json_string(m, part[i]);
+          m += '}';
+        }
+        m += "]}";
+        plan.subscribe_messages.push_back(std::move(m));
+      }
+    }
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+std::vector<ConnectionPlan> plan_kraken(const LiveProfile& p, const SubscriptionSet& s,
+                                        std::string_view ws_url) {
+  std::vector<ConnectionPlan> plans;
+  const bool v1 = s.kraken_api == KrakenApi::V1;
+  const std::size_t per_conn =
+      std::max<std::size_t>(1, p.max_streams_per_connection / streams_per_symbol(s));
+  for (auto& group : chunk(s.natives, per_conn)) {
+    ConnectionPlan plan;
+    plan.url = std::string(ws_url.empty() ? (v1 ? std::string_view("wss://ws.kraken.com") : p.ws_url)
+                                          : ws_url);
+    plan.natives = group;
+    std::string pairs = "[";
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      if (i != 0) pairs += ',';
+      append_json_string(pairs, group[i]);
+    }
+    pairs += ']';
+    auto add = [&](std::string_view name_v1, std::string_view channel_v2, bool with_depth) {
+      std::string m;
+      if (v1) {
+        m = R"({"event":"subscribe","pair":)" + pairs + R"(,"subscription":{"name":")" +
+            std::string(name_v1) + '"';
+        if (with_depth) m += R"(,"depth":)" + std::to_string(s.kraken_depth);
+        m += "}}";
+      } else {
+        m = R"({"method":"subscribe","params":{"channel":")" + std::string(channel_v2) +
+            R"(","symbol":)" + pairs;
+        if (with_depth) m += R"(,"depth":)" + std::to_string(s.kraken_depth);
+        m += R"(,"snapshot":true}})";
+      }
+      plan.subscribe_messages.push_back(std::move(m));
+    };
+    if (s.book) add("book", "book", true);
+    if (s.bbo) add("ticker", "ticker", false);
+    if (s.trades) add("trade", "trade", false);
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+} // namespace
+
+const LiveProfile& live_profile(Venue v) noexcept {
+  const auto i = static_cast<std::size_t>(v);
+  return kProfiles[i < static_cast<std::size_t>(Venue::kCount) ? i : 0];
+}
+
+std::vector<ConnectionPlan> plan_connections(Venue v, const SubscriptionSet& s,
+                                             std::string_view ws_url) {
+  const LiveProfile& p = live_profile(v);
+  switch (v) {
+  case Venue::BinanceSpot:
+  case Venue::BinanceUsdm:
+  case Venue::BinanceCoinm:
+  case Venue::BinanceUs: return plan_binance(p, s, ws_url);
+  case Venue::Okx: return plan_okx(p, s, ws_url);
+  case Venue::Kraken: return plan_kraken(p, s, ws_url);
+  case Venue::kCount: break;
+  }
+  return {};
+}
+
+std::string binance_depth_snapshot_url(Venue v, std::string_view native, std::uint32_t limit,
+                                       std::string_view rest_base) {
+  const LiveProfile& p = live_profile(v);
+  std::string url(rest_base.empty() ? p.rest_base : rest_base);
+  switch (v) {
+  case Venue::BinanceUsdm: url += "/fapi/v1/depth"; break;
+  case Venue::BinanceCoinm: url += "/dapi/v1/depth"; break;
+  default: url += "/api/v3/depth"; break;
+  }
+  std::string sym(native);
+  std::transform(sym.begin(), sym.end(), sym.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return url + "?symbol=" + sym + "&limit=" + std::to_string(limit);
+}
+
+std::string_view ping_text(Venue v, KrakenApi api) noexcept {
+  switch (v) {
+  case Venue::Okx: return "ping";
+  case Venue::Kraken: return api == KrakenApi::V1 ? R"({"event":"ping"})" : R"({"method":"ping"})";
+  default: return {};
+  }
+}
+
+bool is_keepalive_text(Venue v, std::string_view text) noexcept {
+  switch (v) {
+  case Venue::Okx: return text == "pong";
+  case Venue::Kraken:
+    return text.find(R"("event":"heartbeat")") != std::string_view::npos ||
+           text.find(R"("event":"pong")") != std::string_view::npos ||
+           text.find(R"("channel":"heartbeat")") != std::string_view::npos ||
+           text.find(R"("method":"pong")") != std::string_view::npos;
+  default: return false;
+  }
+}
+
+} // namespace fh::venues
