@@ -104,8 +104,19 @@ BookNotice BookBuilder::on_event(const Event& e) noexcept {
     if (b == nullptr) return {};
     return on_bbo(*b, e);
   }
+  case EventType::Status: {
+    // A session reports that the stream carrying this book broke (disconnect, forced resync):
+    // in band, so every update before it was applied and none after it is trusted until a
+    // snapshot. A session can only take trust away; only a snapshot gives it back.
+    InstrumentBook* b = get(e.instrument);
+    if (b == nullptr || e.status.status != BookStatus::Stale) return {};
+    const BookStatus before = b->status_;
+    const auto reason = static_cast<BookError>(e.status.reason);
+    mark_stale(*b, reason < BookError::kCount ? reason : BookError::Disconnected);
+    if (is_binance(b->instrument_->venue)) b->buffer_.clear(); // resume from the next snapshot
+    return notice(BookNotice::StatusChanged, b, b->status_ != before);
+  }
   case EventType::None:
-  case EventType::Status:
     break;
   }
   return {};

@@ -12,6 +12,7 @@ enum class BookError : std::uint8_t {
   BboMismatch,      // venue top-of-book (bookTicker) disagrees with our book at the same update id
   BufferOverflow,   // too many updates buffered while waiting for a snapshot
   SnapshotTooLarge, // more levels than the book can hold
+  Disconnected,     // the connection carrying the book was lost: updates were missed
   kCount
 };
 
@@ -24,6 +25,7 @@ inline constexpr const char* to_cstring(BookError e) noexcept {
   case BookError::BboMismatch: return "bbo_mismatch";
   case BookError::BufferOverflow: return "buffer_overflow";
   case BookError::SnapshotTooLarge: return "snapshot_too_large";
+  case BookError::Disconnected: return "disconnected";
   case BookError::kCount: break;
   }
   return "?";

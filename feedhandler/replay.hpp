@@ -86,6 +86,8 @@ public:
 
   std::vector<capture::Record>& order() noexcept { return order_; }
   const BookBuilder& builder() const noexcept { return builder_; }
+  // For injecting session events (e.g. a disconnect Status) between replayed records.
+  BookBuilder& builder() noexcept { return builder_; }
   const InstrumentRegistry& registry() const noexcept { return registry_; }
   const ReplayTotals& totals() const noexcept { return totals_; }
   Venue venue_of(std::uint32_t file_index) const noexcept { return file_venue_[file_index]; }
