@@ -14,6 +14,7 @@ packages=(
   libdeflate-dev                       # PCLMUL crc32 for venue checksums
   liburing-dev libssl-dev libcurl4-openssl-dev
   openssl ca-certificates              # test certificates at run time; system CA store
+  libtomlplusplus-dev                  # feedhandler --config (TOML)
   python3
 )
 
