@@ -6,11 +6,11 @@
 //   floor    simdjson on-demand merely visiting every field and array element (raw token
 //            touched, nothing converted): what any on-demand parser has to pay
 // Frames: every depthUpdate of data/binance/hftbacktest/usdm_btcusdt_20240808.gz (USD-M,
-// depth@0ms, avg ~1 KB), loaded into padded strings before timing; plus the small spot
-// depthUpdates of data/binance/cryptofeed/spot_2021-10-12_ws.txt.gz (~130-200 bytes).
+// depth@0ms, avg ~1 KB), read before timing (bench/capture_frames.hpp: in place, padded);
+// plus the small spot depthUpdates of data/binance/cryptofeed/spot_2021-10-12_ws.txt.gz
+// (~130-200 bytes).
 // Each iteration parses the next frame (round robin), so time/iteration is ns per frame.
 #include <benchmark/benchmark.h>
-#include <zlib.h>
 
 #include <simdjson.h>
 
@@ -19,12 +19,11 @@
 #define FH_HAVE_NLOHMANN 1
 #endif
 
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "bench/capture_frames.hpp"
 #include "book/decimal.hpp"
 #include "feedhandler/event.hpp"
 #include "feedhandler/event_batch.hpp"
@@ -38,45 +37,14 @@ using fh::EventBatch;
 using fh::EventType;
 using fh::Venue;
 
-struct Frames {
-  std::vector<std::string> storage; // payload + SIMDJSON_PADDING bytes
-  std::vector<std::string_view> views;
-  std::size_t bytes = 0;
-};
+using Frames = fh::bench::CaptureFrames;
 
-// Payloads of the received lines of a capture that contain "depthUpdate".
-// hftbacktest: "<ns> <json>"; cryptofeed: "<t>: <json>".
+// The received frames of a capture that are depth updates (hftbacktest "<ns> <json>",
+// cryptofeed "<t>: <json>").
 Frames load(const char *rel) {
-  Frames f;
-  const std::string path = std::string(FH_DATA_DIR) + "/" + rel;
-  gzFile gz = gzopen(path.c_str(), "rb");
-  if (gz == nullptr) {
-    std::fprintf(stderr, "cannot open %s\n", path.c_str());
-    std::exit(1);
-  }
-  std::vector<char> buf(1 << 20);
-  std::string line;
-  while (gzgets(gz, buf.data(), static_cast<int>(buf.size())) != nullptr) {
-    line.append(buf.data());
-    if (line.empty() || line.back() != '\n')
-      continue;
-    line.pop_back();
-    const auto brace = line.find('{');
-    if (brace != std::string::npos && line.find("\"depthUpdate\"") != std::string::npos) {
-      std::string s = line.substr(brace);
-      const std::size_t n = s.size();
-      s.append(simdjson::SIMDJSON_PADDING, '\0');
-      f.storage.push_back(std::move(s));
-      f.views.emplace_back(f.storage.back().data(), n);
-      f.bytes += n;
-    }
-    line.clear();
-  }
-  gzclose(gz);
-  // storage may have reallocated: rebuild the views.
-  for (std::size_t i = 0; i < f.views.size(); ++i)
-    f.views[i] = std::string_view(f.storage[i].data(), f.views[i].size());
-  return f;
+  return fh::bench::load_frames(rel, [](std::string_view payload) {
+    return payload.find("\"depthUpdate\"") != std::string_view::npos;
+  });
 }
 
 const Frames &usdm_frames() {

@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include <simdjson.h>
@@ -24,6 +23,7 @@
 #define FH_HAVE_NLOHMANN 1
 #endif
 
+#include "bench/capture_frames.hpp"
 #include "book/decimal.hpp"
 #include "feedhandler/capture.hpp"
 #include "feedhandler/event_batch.hpp"
@@ -39,52 +39,37 @@ using fh::Instrument;
 using fh::InstrumentRegistry;
 
 struct Corpus {
-  fh::capture::CaptureFile ws;
+  fh::bench::CaptureFrames books; // the books-l2-tbt messages
   fh::capture::CaptureFile meta;
-  std::vector<std::string_view> frames; // payloads are followed by SIMDJSON_PADDING bytes
-  std::size_t bytes = 0;
   InstrumentRegistry registry;
 };
 
-fh::capture::CaptureFile open_or_die(const std::string &path) {
-  auto opened = fh::capture::CaptureFile::open(path);
-  if (auto *err = std::get_if<fh::capture::Error>(&opened)) {
-    std::fprintf(stderr, "%s\n", err->message.c_str());
-    std::exit(1);
-  }
-  return std::move(std::get<fh::capture::CaptureFile>(opened));
-}
-
 Corpus &corpus() {
   static Corpus *c = [] {
-    const std::string dir = FH_DATA_DIR;
-    auto *k = new Corpus{open_or_die(dir + "/okx/cryptofeed/books-l2-tbt_2022-02-27_ws.txt.gz"),
-                         open_or_die(dir + "/okx/cryptofeed/instruments_2022-02-27_http.txt.gz"),
-                         {},
-                         0,
-                         {}};
+    auto *k = new Corpus{
+        fh::bench::load_frames("okx/cryptofeed/books-l2-tbt_2022-02-27_ws.txt.gz",
+                               [](std::string_view payload) {
+                                 return payload.substr(0, 32) ==
+                                        R"({"arg":{"channel":"books-l2-tbt")";
+                               }),
+        fh::bench::open_capture_or_exit("okx/cryptofeed/instruments_2022-02-27_http.txt.gz"),
+        {}};
     for (const auto &r : k->meta.records())
       if (r.kind == fh::capture::RecordKind::Http)
         (void)fh::venues::load_okx_instruments(r.payload, k->registry);
-    for (const auto &r : k->ws.records())
-      if (r.kind == fh::capture::RecordKind::WsText &&
-          r.payload.substr(0, 32) == R"({"arg":{"channel":"books-l2-tbt")") {
-        k->frames.push_back(r.payload);
-        k->bytes += r.payload.size();
-      }
     return k;
   }();
   return *c;
 }
 
 void report(benchmark::State &state, const Corpus &c) {
-  const auto frames = static_cast<double>(c.frames.size());
+  const auto frames = static_cast<double>(c.books.views.size());
   state.counters["frames"] = frames;
   // Seconds per frame, printed with an SI prefix ("444n" = 444 ns/frame).
   state.counters["time/frame"] = benchmark::Counter(
       frames, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
-                          static_cast<std::int64_t>(c.bytes));
+                          static_cast<std::int64_t>(c.books.bytes));
 }
 
 // ---- production parser ----------------------------------------------------------------------
@@ -93,7 +78,7 @@ void OkxParser(benchmark::State &state) {
   fh::venues::OkxParser parser(c.registry);
   EventBatch out;
   for (auto _ : state) {
-    for (const std::string_view frame : c.frames) {
+    for (const std::string_view frame : c.books.views) {
       out.clear();
       if (parser.parse(frame, 1, out) != fh::ParseStatus::Ok)
         state.SkipWithError("parse");
@@ -160,7 +145,7 @@ void SimdjsonDom(benchmark::State &state) {
   simdjson::dom::parser dom;
   EventBatch out;
   for (auto _ : state) {
-    for (const std::string_view frame : c.frames) {
+    for (const std::string_view frame : c.books.views) {
       out.clear();
       simdjson::dom::element msg;
       std::string_view inst_id;
@@ -214,7 +199,7 @@ void NlohmannJson(benchmark::State &state) {
   Corpus &c = corpus();
   EventBatch out;
   for (auto _ : state) {
-    for (const std::string_view frame : c.frames) {
+    for (const std::string_view frame : c.books.views) {
       out.clear();
       const nlohmann::json msg = nlohmann::json::parse(frame, nullptr, false);
       if (msg.is_discarded()) {
@@ -287,7 +272,7 @@ void OnDemandFloor(benchmark::State &state) {
   od::parser parser;
   std::size_t tokens = 0;
   for (auto _ : state) {
-    for (const std::string_view frame : c.frames) {
+    for (const std::string_view frame : c.books.views) {
       od::document doc;
       od::value root;
       if (parser
@@ -319,7 +304,8 @@ int main(int argc, char **argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv))
     return 1;
-  std::fprintf(stderr, "frames: %zu, bytes: %zu\n", corpus().frames.size(), corpus().bytes);
+  std::fprintf(stderr, "frames: %zu, bytes: %zu\n", corpus().books.views.size(),
+               corpus().books.bytes);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include "bench/support/json_walk.hpp"
 #include "feedhandler/replay.hpp"
 #include "feedhandler/shm_output.hpp"
 
@@ -118,43 +119,12 @@ void BM_PipelineShm(benchmark::State& state, Dataset& (*dataset)()) {
   state.counters["book_publishes_per_pass"] = static_cast<double>(publishes) / iters;
 }
 
-// The floor: on-demand iteration of every value, no number conversion, no book.
-std::size_t walk(simdjson::ondemand::value v) {
-  std::size_t n = 0;
-  simdjson::ondemand::json_type t;
-  if (v.type().get(t)) return 0;
-  switch (t) {
-  case simdjson::ondemand::json_type::object:
-    for (auto field : v.get_object()) {
-      simdjson::ondemand::value inner;
-      if (!field.value().get(inner)) n += walk(inner);
-    }
-    break;
-  case simdjson::ondemand::json_type::array:
-    for (auto el : v.get_array()) {
-      simdjson::ondemand::value inner;
-      if (!el.get(inner)) n += walk(inner);
-    }
-    break;
-  default: {
-    std::string_view raw = v.raw_json_token();
-    n += raw.size();
-  }
-  }
-  return n;
-}
-
 void BM_Floor(benchmark::State& state, Dataset& (*dataset)()) {
   Dataset& d = dataset();
   simdjson::ondemand::parser parser;
   for (auto _ : state) {
     std::size_t sum = 0;
-    for (auto f : d.frames) {
-      simdjson::ondemand::document doc;
-      if (parser.iterate(f.data(), f.size(), f.size() + simdjson::SIMDJSON_PADDING).get(doc)) continue;
-      simdjson::ondemand::value root;
-      if (!doc.get_value().get(root)) sum += walk(root);
-    }
+    for (auto f : d.frames) sum += fh::bench::walk_frame(parser, f);
     benchmark::DoNotOptimize(sum);
   }
   report(state, d.frames.size());
