@@ -69,6 +69,7 @@ public:
     }
     conn_ = r.id;
     plain_len_ = 0;
+    error_.clear();
     state_ = WssState::Connecting;
     return true;
   }
