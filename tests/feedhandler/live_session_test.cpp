@@ -6,6 +6,8 @@
 // reported synced between the drop and its new snapshot.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <map>
 #include <set>
@@ -170,6 +172,118 @@ TEST(LiveSessionTest, OkxSessionSurvivesAForcedCloseAndEveryBookResyncs) {
     EXPECT_GE(b->counters().resyncs, 1u);
   }
   EXPECT_EQ(books, 10u);
+}
+
+// Binance USD-M, paced at 10x the recorded rate: the stream is buffered while the session
+// fetches each symbol's REST depth snapshot from fh-venue (the recorded responses) with the
+// RestFetcher; the straddle rule then syncs every book (PROVENANCE.md: all 4 synced, 0 pu breaks) and the venue's own
+// bookTicker agrees with our book whenever their update ids meet.
+TEST(LiveSessionTest, BinanceSessionSyncsFromRestSnapshotsFetchedWhileTheStreamBuffers) {
+  const std::string ws = "binance/cryptofeed/usdm_2021-07-22_ws.txt.gz";
+  const std::string snaps = "binance/cryptofeed/usdm_2021-07-22_depth_snapshots_http.txt.gz";
+  const std::string info = "binance/cryptofeed/usdm_2021-07-22_exchangeInfo_http.txt.gz";
+  TestCerts certs;
+  ASSERT_EQ(certs.error(), "");
+  VenueProcess venue;
+  ASSERT_EQ(venue.start({"--listen", "127.0.0.1:0", "--cert", certs.localhost_cert(), "--key",
+                         certs.localhost_key(), "--pace", "scale=10", data_path(ws), data_path(snaps),
+                         data_path(info)},
+                        ::testing::TempDir() + "fh_live_binance_venue.log"),
+            "");
+  const std::string base = "https://127.0.0.1:" + std::to_string(venue.port());
+  InstrumentRegistry registry;
+  RestOptions ro;
+  ro.ca_file = certs.ca();
+  auto fetcher_or = RestFetcher::start(ro);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<RestFetcher>>(fetcher_or));
+  auto& fetcher = *std::get<std::unique_ptr<RestFetcher>>(fetcher_or);
+  // exchangeInfo first, as a live start does.
+  auto info_file = capture::CaptureFile::open(data_path(info));
+  ASSERT_TRUE(std::holds_alternative<capture::CaptureFile>(info_file));
+  const std::string info_url(std::get<capture::CaptureFile>(info_file).records().at(0).url);
+  fetcher.submit({1, base + info_url.substr(info_url.find('/', 8)), 5000});
+  RestResponse meta;
+  for (int i = 0; i < 5000 && !fetcher.poll(meta); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_TRUE(meta.ok()) << meta.error;
+  ASSERT_TRUE(venues::load_metadata(Venue::BinanceUsdm, meta.url, meta.body, registry).has_value());
+
+  // The recorded session's symbols, from its stream URL.
+  auto ws_file = capture::CaptureFile::open(data_path(ws));
+  ASSERT_TRUE(std::holds_alternative<capture::CaptureFile>(ws_file));
+  const std::string url(std::get<capture::CaptureFile>(ws_file).ws_url());
+  std::set<std::string> natives;
+  for (std::size_t at = url.find("streams=") + 8; at < url.size();) {
+    const std::size_t end = std::min(url.find('/', at), url.size());
+    const std::string stream = url.substr(at, end - at);
+    if (stream.find("@depth") != std::string::npos) {
+      std::string sym = stream.substr(0, stream.find('@'));
+      for (auto& ch : sym) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      natives.insert(sym);
+    }
+    at = end + 1;
+  }
+  ASSERT_EQ(natives.size(), 4u);
+  venues::SubscriptionSet subs;
+  subs.natives.assign(natives.begin(), natives.end());
+  venues::SessionOptions so;
+  so.venue = Venue::BinanceUsdm;
+  so.plan = venues::plan_connections(Venue::BinanceUsdm, subs, "wss://127.0.0.1:" + std::to_string(venue.port())).at(0);
+  so.rest_base = base;
+
+  venues::VenueParsers parsers(registry);
+  BookBuilder builder(registry);
+  Transitions seen;
+  FusedPipeline<Transitions> pipeline(builder, seen);
+  auto reactor_or = net::UringReactor::create({});
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<net::UringReactor>>(reactor_or));
+  auto& reactor = *std::get<std::unique_ptr<net::UringReactor>>(reactor_or);
+  net::TlsClientConfig tc;
+  tc.ca_file = certs.ca();
+  auto ctx_or = net::TlsContext::client(tc);
+  ASSERT_TRUE(std::holds_alternative<net::TlsContext>(ctx_or));
+  Session session(reactor, std::get<net::TlsContext>(ctx_or), &fetcher, registry, parsers, builder,
+                  pipeline, so);
+  std::string error;
+  ASSERT_TRUE(session.start(error)) << error;
+  Dispatch d{&session};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    reactor.run_once(d, std::chrono::milliseconds(5));
+    session.on_tick(shm::realtime_ns());
+    if (session.counters().snapshots_fetched == 4 && session.counters().messages >= 1535) break;
+  }
+  const auto& c = session.counters();
+  EXPECT_EQ(c.snapshots_requested, 4u);
+  EXPECT_EQ(c.snapshots_fetched, 4u);
+  EXPECT_EQ(c.snapshot_failures, 0u);
+  EXPECT_EQ(c.parse_errors, 0u);
+  EXPECT_EQ(c.messages, 1535u); // PROVENANCE.md: 1,535 ws frames
+  // Offline, the same files through fh-replay's path (pu chain unbroken there, PROVENANCE.md):
+  // the same snapshot plus the same updates must give the same books, level for level.
+  auto offline = open_replay({ws, snaps, info});
+  ASSERT_TRUE(offline);
+  offline->run();
+  std::size_t synced = 0;
+  for (const auto& n : natives) {
+    const Instrument* inst = registry.find(Venue::BinanceUsdm, n);
+    ASSERT_NE(inst, nullptr) << n;
+    const InstrumentBook* b = builder.book(inst->id);
+    const InstrumentBook* o = book_of(*offline, Venue::BinanceUsdm, n);
+    ASSERT_NE(b, nullptr) << n;
+    ASSERT_NE(o, nullptr) << n;
+    synced += b->status() == BookStatus::Synced;
+    EXPECT_EQ(b->counters().seq_gaps, 0u) << n;
+    EXPECT_EQ(b->counters().bbo_checks_fail, 0u) << n;
+    EXPECT_EQ(b->last_update_id(), o->last_update_id()) << n;
+    for (const book::Side side : {book::Side::Bid, book::Side::Ask}) {
+      ASSERT_EQ(b->book().depth(side), o->book().depth(side)) << n;
+      for (std::size_t i = 0; i < b->book().depth(side); ++i) {
+        ASSERT_EQ(b->book().at(side, i).price, o->book().at(side, i).price) << n << " " << i;
+        ASSERT_EQ(b->book().at(side, i).qty, o->book().at(side, i).qty) << n << " " << i;
+      }
+    }
+  }
+  EXPECT_EQ(synced, 4u);
 }
 
 } // namespace
