@@ -5,7 +5,6 @@
 // Malformed inputs are real messages corrupted mechanically (truncated, bytes flipped, a
 // digit turned into a letter); no venue message is written by hand.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <simdjson.h>
 
@@ -22,6 +21,7 @@
 #include "feedhandler/event_batch.hpp"
 #include "feedhandler/instrument_registry.hpp"
 #include "feedhandler/venues/binance.hpp"
+#include "tests/support/capture_records.hpp"
 
 // ---- Heap allocation counter (replaces the global allocation functions of this binary) ----
 namespace {
@@ -119,67 +119,20 @@ namespace {
 
 constexpr std::size_t kPad = simdjson::SIMDJSON_PADDING;
 
-std::string data_path(std::string_view rel) {
-  return std::string(FH_DATA_DIR) + "/" + std::string(rel);
-}
-
-// Calls fn(line) for every line of a gzip file (zlib; a line may be megabytes long) until
-// fn returns false.
-void for_each_gz_line(const std::string &path, const std::function<bool(const std::string &)> &fn) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  ASSERT_NE(f, nullptr) << path;
-  std::vector<char> buf(1 << 16);
-  std::string line;
-  while (gzgets(f, buf.data(), static_cast<int>(buf.size())) != nullptr) {
-    line.append(buf.data());
-    if (!line.empty() && line.back() == '\n') {
-      line.pop_back();
-      if (!fn(line))
-        break;
-      line.clear();
-    }
-  }
-  if (!line.empty() && line.back() != '\n')
-    (void)fn(line);
-  gzclose(f);
-}
+using test::CaptureRecords;
+using test::read_capture;
+using test::Record;
+using test::RecordKind;
 
 enum class Format { CryptofeedWs, CryptofeedHttp, Hftbacktest };
 
-bool is_timestamp(std::string_view s) {
-  if (s.empty())
-    return false;
-  for (const char c : s)
-    if ((c < '0' || c > '9') && c != '.')
-      return false;
-  return true;
-}
-
-// The JSON payload of one received message line, or an empty view for other lines:
-// cryptofeed ws "<t>: <json>", cryptofeed REST "<url> -> <t>: <body>", hftbacktest "<ns> <json>".
-std::string_view payload_of(std::string_view line, Format fmt) {
-  switch (fmt) {
-  case Format::CryptofeedWs: {
-    const auto colon = line.find(": ");
-    if (colon == std::string_view::npos || !is_timestamp(line.substr(0, colon)))
-      return {};
-    return line.substr(colon + 2);
-  }
-  case Format::CryptofeedHttp: {
-    const auto arrow = line.find(" -> ");
-    if (arrow == std::string_view::npos)
-      return {};
-    const auto colon = line.find(": ", arrow);
-    return colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 2);
-  }
-  case Format::Hftbacktest: {
-    const auto space = line.find(' ');
-    if (space == std::string_view::npos || !is_timestamp(line.substr(0, space)))
-      return {};
-    return line.substr(space + 1);
-  }
-  }
-  return {};
+// The messages of a capture, in file order: the received frames of a cryptofeed WS or an
+// hftbacktest capture ("<t>: <json>", "<ns> <json>"), the response bodies of a cryptofeed
+// REST capture ("<url> -> <t>: <body>"). Empty payloads are not messages.
+CaptureRecords messages_of(const std::string &rel, Format fmt) {
+  const RecordKind kind = fmt == Format::CryptofeedHttp ? RecordKind::Http : RecordKind::WsText;
+  return read_capture(rel,
+                      [kind](const Record &r) { return r.kind == kind && !r.payload.empty(); });
 }
 
 // A copy of a payload followed by SIMDJSON_PADDING bytes of `pad` (the parser contract).
@@ -435,12 +388,8 @@ void count(Counts &c, Kind k) {
 // Loads the exchangeInfo response of a cryptofeed REST file into the registry.
 std::size_t load_exchange_info_file(const std::string &rel, Venue venue, InstrumentRegistry &reg) {
   std::size_t loaded = 0;
-  for_each_gz_line(data_path(rel), [&](const std::string &line) {
-    const std::string_view body = payload_of(line, Format::CryptofeedHttp);
-    if (!body.empty())
-      loaded += load_binance_exchange_info(body, venue, reg);
-    return true;
-  });
+  for (const Record &r : messages_of(rel, Format::CryptofeedHttp))
+    loaded += load_binance_exchange_info(r.payload, venue, reg);
   return loaded;
 }
 
@@ -455,10 +404,8 @@ protected:
     EventBatch out;
     std::string hint;
     std::string symbol;
-    for_each_gz_line(data_path(rel), [&](const std::string &line) {
-      const std::string_view json = payload_of(line, fmt);
-      if (json.empty())
-        return true;
+    for (const Record &r : messages_of(rel, fmt)) {
+      const std::string_view json = r.payload;
       ++c.messages;
       const Frame frame(json);
       const std::int64_t recv_ts = static_cast<std::int64_t>(c.messages) * 1000 + 7;
@@ -466,7 +413,7 @@ protected:
       std::string url_symbol;
       ParseStatus st;
       if (fmt == Format::CryptofeedHttp) {
-        url_symbol = symbol_of_url(line);
+        url_symbol = symbol_of_url(r.url);
         st = parser.parse_depth_snapshot(frame.view(), url_symbol, recv_ts, out);
       } else {
         st = parser.parse(frame.view(), recv_ts, out, hint);
@@ -482,8 +429,7 @@ protected:
       count(c, kind);
       if (!symbol.empty())
         hint = symbol;
-      return true;
-    });
+    }
     return c;
   }
   Counts replay(const std::vector<std::string> &files, Format fmt, Venue venue) {
@@ -636,14 +582,10 @@ TEST_F(BinanceParserTest, CryptofeedCapturesParseWithDefaultInstruments) {
 // The first received message of a capture for which `pick` returns true.
 std::string first_message(const std::string &rel, Format fmt,
                           const std::function<bool(std::string_view)> &pick) {
-  std::string found;
-  for_each_gz_line(data_path(rel), [&](const std::string &line) {
-    const std::string_view json = payload_of(line, fmt);
-    if (!json.empty() && pick(json))
-      found.assign(json);
-    return found.empty();
-  });
-  return found;
+  for (const Record &r : messages_of(rel, fmt))
+    if (pick(r.payload))
+      return std::string(r.payload);
+  return {};
 }
 auto contains(std::string_view needle) {
   return [needle](std::string_view json) { return json.find(needle) != std::string_view::npos; };
@@ -1103,12 +1045,8 @@ TEST_F(BinanceParserTest, ParsingAllocatesNothingAfterFirstMessageOfEachSymbol) 
     SCOPED_TRACE(file.rel);
     // Frames are loaded first so the measured loop does nothing but parse.
     std::vector<Frame> frames;
-    for_each_gz_line(data_path(file.rel), [&](const std::string &line) {
-      const std::string_view json = payload_of(line, file.fmt);
-      if (!json.empty())
-        frames.emplace_back(json);
-      return true;
-    });
+    for (const Record &r : messages_of(file.rel, file.fmt))
+      frames.emplace_back(r.payload);
     InstrumentRegistry reg;
     BinanceParser p(file.venue, reg);
     EventBatch out;

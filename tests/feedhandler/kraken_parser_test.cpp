@@ -3,19 +3,14 @@
 // "Kraken"). Every expected value comes from the venue text itself, read independently here
 // with simdjson's DOM API and a separate decimal reader, or from the counts in PROVENANCE.md.
 #include <gtest/gtest.h>
-#include <dlfcn.h>
-#include <zlib.h>
 
 #include <algorithm>
-#include <atomic>
-#include <charconv>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <simdjson.h>
@@ -23,185 +18,28 @@
 #include "feedhandler/event_batch.hpp"
 #include "feedhandler/instrument_registry.hpp"
 #include "feedhandler/venues/kraken.hpp"
-
-// ---- allocation counter (AllocatesNothingPerMessage...) -------------------------------------
-// The replaceable allocation functions count, then forward to the next definition (libstdc++,
-// or the sanitizer runtime under ASan), so every allocation still pairs with the matching
-// default deallocation function; delete is not replaced.
-namespace {
-std::atomic<bool> g_count_allocations{false};
-std::atomic<std::size_t> g_allocations{0};
-
-template <class Fn> Fn next_definition(const char *mangled) {
-  void *sym = dlsym(RTLD_NEXT, mangled);
-  if (sym == nullptr)
-    std::abort();
-  Fn fn;
-  std::memcpy(&fn, &sym, sizeof fn);
-  return fn;
-}
-void count_allocation() {
-  if (g_count_allocations.load(std::memory_order_relaxed))
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-}
-using NewFn = void *(*)(std::size_t);
-using AlignedNewFn = void *(*)(std::size_t, std::align_val_t);
-} // namespace
-void *operator new(std::size_t n) {
-  static const auto next = next_definition<NewFn>("_Znwm");
-  count_allocation();
-  return next(n);
-}
-void *operator new[](std::size_t n) {
-  static const auto next = next_definition<NewFn>("_Znam");
-  count_allocation();
-  return next(n);
-}
-void *operator new(std::size_t n, std::align_val_t a) {
-  static const auto next = next_definition<AlignedNewFn>("_ZnwmSt11align_val_t");
-  count_allocation();
-  return next(n, a);
-}
-void *operator new[](std::size_t n, std::align_val_t a) {
-  static const auto next = next_definition<AlignedNewFn>("_ZnamSt11align_val_t");
-  count_allocation();
-  return next(n, a);
-}
+#include "tests/support/capture_records.hpp"
+#include "tests/support/counting_new.hpp"
+#include "tests/support/malformed_inputs.hpp"
+#include "tests/support/text_oracles.hpp"
 
 namespace fh::venues {
 namespace {
 
-// ---- capture reading (cryptofeed raw format, PROVENANCE.md section 1.A) -------------------
-struct Line {
-  enum class Kind { Open, Sent, Received, Http, Config } kind;
-  std::string url;
-  std::string text; // payload followed by SIMDJSON_PADDING zero bytes
-  std::size_t size = 0;
-  int number = 0; // 1-based line number in the file
-  std::string_view view() const { return {text.data(), size}; }
-};
-
-Line make_line(Line::Kind kind, std::string url, std::string_view payload, int number) {
-  Line l{kind, std::move(url), std::string(payload), payload.size(), number};
-  l.text.append(simdjson::SIMDJSON_PADDING, '\0');
-  return l;
-}
-
-std::vector<Line> read_capture(const std::string &path) {
-  std::vector<Line> lines;
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    ADD_FAILURE() << "cannot open " << path;
-    return lines;
-  }
-  std::string current;
-  char buf[1 << 16];
-  int number = 0;
-  bool more = true;
-  while (more) {
-    more = gzgets(f, buf, sizeof buf) != nullptr;
-    if (more) {
-      current += buf;
-      if (current.back() != '\n')
-        continue;
-      current.pop_back();
-    } else if (current.empty()) {
-      break;
-    }
-    ++number;
-    std::string_view s = current;
-    if (s.empty()) {
-    } else if (s.substr(0, 15) == "configuration: ") {
-      lines.push_back(make_line(Line::Kind::Config, {}, s.substr(15), number));
-    } else if (s.substr(0, 2) == "ws" || s.substr(0, 4) == "http") {
-      const std::size_t sp = s.find(' ');
-      std::string url(s.substr(0, sp));
-      const std::string_view rest = s.substr(sp + 1);
-      const std::size_t colon = rest.find(": ");
-      const std::string_view body =
-          colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 2);
-      if (rest.substr(0, 3) == "<->")
-        lines.push_back(make_line(Line::Kind::Open, url, {}, number));
-      else if (rest.substr(0, 2) == "<-")
-        lines.push_back(make_line(Line::Kind::Sent, url, body, number));
-      else if (rest.substr(0, 2) == "->")
-        lines.push_back(make_line(Line::Kind::Http, url, body, number));
-      else
-        ADD_FAILURE() << path << ":" << number << " unknown url line";
-    } else {
-      const std::size_t colon = s.find(": ");
-      EXPECT_NE(colon, std::string_view::npos) << path << ":" << number;
-      lines.push_back(make_line(Line::Kind::Received, {}, s.substr(colon + 2), number));
-    }
-    current.clear();
-  }
-  gzclose(f);
-  return lines;
-}
-
-std::string data_path(const char *rel) {
-  return std::string(FH_DATA_DIR) + "/" + rel;
-}
+using test::CaptureRecords;
+using test::dom_arr;
+using test::dom_str;
+using test::g_allocations;
+using test::is_received;
+using test::read_capture;
+using test::Record;
+using test::RecordKind;
+using test::ref_mantissa;
+using test::significant_decimals;
+using test::wire_decimals;
 
 // ---- independent oracles ---------------------------------------------------------------------
-// Text -> mantissa without the production parser: integer and fraction digits, the fraction
-// padded or cut to `decimals` (cut digits must be zeros), read with std::from_chars.
-std::optional<std::int64_t> ref_mantissa(std::string_view s, int decimals) {
-  const bool negative = !s.empty() && s.front() == '-';
-  if (negative)
-    s.remove_prefix(1);
-  const std::size_t dot = s.find('.');
-  std::string digits(s.substr(0, dot));
-  std::string frac = dot == std::string_view::npos ? std::string() : std::string(s.substr(dot + 1));
-  while (static_cast<int>(frac.size()) > decimals) {
-    if (frac.back() != '0')
-      return std::nullopt;
-    frac.pop_back();
-  }
-  frac.append(static_cast<std::size_t>(decimals) - frac.size(), '0');
-  digits += frac;
-  std::int64_t v = 0;
-  const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (r.ec != std::errc() || r.ptr != digits.data() + digits.size())
-    return std::nullopt;
-  return negative ? -v : v;
-}
-int wire_decimals(std::string_view s) {
-  const std::size_t dot = s.find('.');
-  return dot == std::string_view::npos ? 0 : static_cast<int>(s.size() - dot - 1);
-}
-int significant_decimals(std::string_view s) {
-  const std::size_t dot = s.find('.');
-  if (dot == std::string_view::npos)
-    return 0;
-  std::size_t end = s.size();
-  while (end > dot + 1 && s[end - 1] == '0')
-    --end;
-  return static_cast<int>(end - dot - 1);
-}
-
-using DomResult = simdjson::simdjson_result<simdjson::dom::element>;
-std::string_view dom_str(simdjson::dom::element e) {
-  std::string_view s;
-  EXPECT_EQ(e.get_string().get(s), simdjson::SUCCESS);
-  return s;
-}
-std::string_view dom_str(DomResult r) {
-  std::string_view s;
-  EXPECT_EQ(r.get_string().get(s), simdjson::SUCCESS);
-  return s;
-}
-simdjson::dom::array dom_arr(simdjson::dom::element e) {
-  simdjson::dom::array a;
-  EXPECT_EQ(e.get_array().get(a), simdjson::SUCCESS);
-  return a;
-}
-simdjson::dom::array dom_arr(DomResult r) {
-  simdjson::dom::array a;
-  EXPECT_EQ(r.get_array().get(a), simdjson::SUCCESS);
-  return a;
-}
-
+// Shared ones (decimal text, DOM accessors): tests/support/text_oracles.hpp.
 // Kraken times: "1618678133.365913" seconds -> ns, by string surgery (fraction padded to 9).
 std::int64_t seconds_text_to_ns(std::string_view s) {
   const std::size_t dot = s.find('.');
@@ -215,9 +53,9 @@ class KrakenParserTest : public ::testing::Test {
 protected:
   static std::size_t load_metadata(InstrumentRegistry &registry) {
     std::size_t n = 0;
-    for (const Line &l : read_capture(data_path(kMeta)))
-      if (l.kind == Line::Kind::Http)
-        n += load_kraken_asset_pairs(l.view(), registry);
+    for (const Record &l : read_capture(kMeta))
+      if (l.kind == RecordKind::Http)
+        n += load_kraken_asset_pairs(l.payload, registry);
     return n;
   }
 
@@ -235,15 +73,15 @@ protected:
   };
 
   // Compares the events of one received message with the DOM view of the same text.
-  static ::testing::AssertionResult check_message(const Line &line, ParseStatus st,
+  static ::testing::AssertionResult check_message(const Record &line, ParseStatus st,
                                                   const EventBatch &out,
                                                   const InstrumentRegistry &registry,
                                                   std::int64_t recv_ts, Counts &counts) {
     simdjson::dom::parser dom;
     simdjson::dom::element msg;
-    if (dom.parse(line.text.data(), line.size, false).get(msg))
-      return ::testing::AssertionFailure() << "DOM cannot parse line " << line.number;
-    auto fail = [&]() { return ::testing::AssertionFailure() << "line " << line.number << ": "; };
+    if (dom.parse(line.payload.data(), line.payload.size(), false).get(msg))
+      return ::testing::AssertionFailure() << "DOM cannot parse line " << line.line;
+    auto fail = [&]() { return ::testing::AssertionFailure() << "line " << line.line << ": "; };
     if (msg.is_object()) { // heartbeat, systemStatus, subscriptionStatus
       ++counts.ignored;
       if (st != ParseStatus::Ignored || out.size() != 0)
@@ -357,12 +195,12 @@ protected:
     KrakenParser parser(registry);
     EventBatch out;
     std::int64_t recv_ts = 1;
-    for (const Line &l : read_capture(data_path(rel))) {
-      if (l.kind != Line::Kind::Received)
+    for (const Record &l : read_capture(rel)) {
+      if (l.kind != RecordKind::WsText)
         continue;
       ++counts.received;
       out.clear();
-      const ParseStatus st = parser.parse(l.view(), ++recv_ts, out);
+      const ParseStatus st = parser.parse(l.payload, ++recv_ts, out);
       counts.errors += is_error(st) ? 1U : 0U;
       const auto ok = check_message(l, st, out, registry, recv_ts, counts);
       EXPECT_TRUE(ok) << rel;
@@ -373,12 +211,11 @@ protected:
   }
 
   // The received data messages (arrays) of a capture.
-  static std::vector<Line> data_messages(const char *rel) {
-    std::vector<Line> msgs;
-    for (Line &l : read_capture(data_path(rel)))
-      if (l.kind == Line::Kind::Received && l.size != 0 && l.text[0] == '[')
-        msgs.push_back(std::move(l));
-    return msgs;
+  static bool is_data_message(const Record &l) {
+    return is_received(l) && !l.payload.empty() && l.payload.front() == '[';
+  }
+  static CaptureRecords data_messages(const char *rel) {
+    return read_capture(rel, is_data_message);
   }
 
   static constexpr const char *kBook = "kraken/cryptofeed/book1000_2021-04-17_ws.txt.gz";
@@ -424,9 +261,9 @@ TEST_F(KrakenParserTest, EveryBookLevelFitsTheMetadataScale) {
   std::size_t levels = 0;
   std::size_t wider_than_metadata = 0;
   simdjson::dom::parser dom;
-  for (const Line &l : data_messages(kBook)) {
+  for (const Record &l : data_messages(kBook)) {
     simdjson::dom::element msg;
-    ASSERT_EQ(dom.parse(l.text.data(), l.size, false).get(msg), simdjson::SUCCESS);
+    ASSERT_EQ(dom.parse(l.payload.data(), l.payload.size(), false).get(msg), simdjson::SUCCESS);
     const simdjson::dom::array a = dom_arr(msg);
     const Instrument *inst = registry.find(Venue::Kraken, dom_str(a.at(a.size() - 1)));
     ASSERT_NE(inst, nullptr);
@@ -477,9 +314,9 @@ TEST_F(KrakenParserTest, ReportsUnknownInstrumentWhenMetadataLacksThePair) {
   KrakenParser parser(registry);
   EventBatch out;
   std::size_t n = 0;
-  for (const Line &l : data_messages(kBook)) {
+  for (const Record &l : data_messages(kBook)) {
     out.clear();
-    ASSERT_EQ(parser.parse(l.view(), 0, out), ParseStatus::UnknownInstrument) << l.number;
+    ASSERT_EQ(parser.parse(l.payload, 0, out), ParseStatus::UnknownInstrument) << l.line;
     ASSERT_EQ(out.size(), 0U);
     ++n;
   }
@@ -496,9 +333,9 @@ TEST_F(KrakenParserTest, ParsesTheSameEventsWhenThePairIsEscaped) {
   EventBatch actual;
   std::size_t n = 0;
   for (const char *file : {kBook, kTrade, kTicker}) {
-    const std::vector<Line> msgs = data_messages(file);
+    const CaptureRecords msgs = data_messages(file);
     for (std::size_t k = 0; k < msgs.size(); k += 13) {
-      const std::string_view msg = msgs[k].view();
+      const std::string_view msg = msgs[k].payload;
       const std::size_t slash = msg.rfind('/');
       ASSERT_NE(slash, std::string_view::npos);
       std::string escaped =
@@ -509,7 +346,7 @@ TEST_F(KrakenParserTest, ParsesTheSameEventsWhenThePairIsEscaped) {
       actual.clear();
       ASSERT_EQ(parser.parse(msg, 7, expected), ParseStatus::Ok);
       ASSERT_EQ(parser.parse(std::string_view(escaped.data(), size), 7, actual), ParseStatus::Ok)
-          << file << " line " << msgs[k].number;
+          << file << " line " << msgs[k].line;
       ASSERT_EQ(actual.size(), expected.size());
       for (std::size_t i = 0; i < actual.size(); ++i)
         ASSERT_EQ(std::memcmp(&actual[i], &expected[i], sizeof(Event)), 0) << "event " << i;
@@ -525,18 +362,12 @@ class KrakenMalformedTest : public KrakenParserTest {
 protected:
   void SetUp() override {
     ASSERT_GT(load_metadata(registry_), 0U);
-    msgs_ = data_messages(kBook);
-    for (Line &l : data_messages(kTrade))
-      msgs_.push_back(std::move(l));
-    for (Line &l : data_messages(kTicker))
-      msgs_.push_back(std::move(l));
-    ASSERT_EQ(parser_.parse(msgs_[0].view(), 0, out_), ParseStatus::Ok);
+    msgs_.add(kBook, is_data_message).add(kTrade, is_data_message).add(kTicker, is_data_message);
+    ASSERT_EQ(parser_.parse(msgs_[0].payload, 0, out_), ParseStatus::Ok);
     before_ = out_.size();
   }
   ParseStatus parse_copy(std::string text) {
-    const std::size_t n = text.size();
-    text.append(simdjson::SIMDJSON_PADDING, '\0');
-    return parser_.parse(std::string_view(text.data(), n), 0, out_);
+    return test::parse_padded_copy(parser_, std::move(text), out_);
   }
   // Snapshots, one- and two-dict updates, trades, tickers.
   std::vector<std::size_t> samples() const {
@@ -546,29 +377,26 @@ protected:
     for (std::size_t i = msgs_.size() - 80; i < msgs_.size(); i += 3)
       s.push_back(i);
     for (std::size_t i = 0; i < msgs_.size(); ++i)
-      if (msgs_[i].view().find("]]},{\"") != std::string_view::npos && s.size() < 400)
+      if (msgs_[i].payload.find("]]},{\"") != std::string_view::npos && s.size() < 400)
         s.push_back(i);
     return s;
   }
   InstrumentRegistry registry_;
   KrakenParser parser_{registry_};
   EventBatch out_;
-  std::vector<Line> msgs_;
+  CaptureRecords msgs_;
   std::size_t before_ = 0;
 };
 
 TEST_F(KrakenMalformedTest, RejectsTruncatedMessagesWithoutTouchingTheBatch) {
   std::size_t cases = 0;
   for (const std::size_t k : samples()) {
-    const std::string_view msg = msgs_[k].view();
-    for (const double frac : {0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99}) {
-      const auto cut = static_cast<std::size_t>(static_cast<double>(msg.size()) * frac);
-      for (const std::size_t len : {cut, msg.size() - 1}) {
-        const ParseStatus st = parse_copy(std::string(msg.substr(0, len)));
-        ASSERT_TRUE(is_error(st)) << "line " << msgs_[k].number << " cut at " << len;
-        ASSERT_EQ(out_.size(), before_);
-        ++cases;
-      }
+    const std::string_view msg = msgs_[k].payload;
+    for (const std::size_t len : test::truncation_lengths(msg.size())) {
+      const ParseStatus st = parse_copy(std::string(msg.substr(0, len)));
+      ASSERT_TRUE(is_error(st)) << "line " << msgs_[k].line << " cut at " << len;
+      ASSERT_EQ(out_.size(), before_);
+      ++cases;
     }
   }
   EXPECT_GT(cases, 1000U);
@@ -577,11 +405,11 @@ TEST_F(KrakenMalformedTest, RejectsTruncatedMessagesWithoutTouchingTheBatch) {
 TEST_F(KrakenMalformedTest, RejectsMessagesWithAStructuralByteReplaced) {
   std::size_t cases = 0;
   for (const std::size_t k : samples()) {
-    const std::string_view msg = msgs_[k].view();
+    const std::string_view msg = msgs_[k].payload;
     std::size_t seen = 0;
     for (std::size_t pos = 0; pos < msg.size(); ++pos) {
       const char c = msg[pos];
-      if (c != '{' && c != '}' && c != '[' && c != ']' && c != ',' && c != ':' && c != '"')
+      if (!test::is_structural(c))
         continue;
       // Every structural byte of short messages, every 5th of long ones.
       if (msg.size() > 2000 && seen++ % 5 != 0)
@@ -589,7 +417,7 @@ TEST_F(KrakenMalformedTest, RejectsMessagesWithAStructuralByteReplaced) {
       std::string mutated(msg);
       mutated[pos] = 'x';
       const ParseStatus st = parse_copy(mutated);
-      ASSERT_TRUE(is_error(st)) << "line " << msgs_[k].number << " byte " << pos << " '" << c
+      ASSERT_TRUE(is_error(st)) << "line " << msgs_[k].line << " byte " << pos << " '" << c
                                 << "' -> " << to_cstring(st);
       ASSERT_EQ(out_.size(), before_);
       ++cases;
@@ -601,7 +429,7 @@ TEST_F(KrakenMalformedTest, RejectsMessagesWithAStructuralByteReplaced) {
 TEST_F(KrakenMalformedTest, ReportsBadNumberWhenADigitBecomesALetter) {
   std::size_t cases = 0;
   for (const std::size_t k : samples()) {
-    const std::string_view msg = msgs_[k].view();
+    const std::string_view msg = msgs_[k].payload;
     // In book and trade messages every string that starts with a digit is a price, volume,
     // time or checksum the parser reads; in a ticker those are the ones in "a" and "b" (the
     // fields from "c" on are statistics it does not use). Its last digit becomes a letter
@@ -617,7 +445,7 @@ TEST_F(KrakenMalformedTest, ReportsBadNumberWhenADigitBecomesALetter) {
         std::string mutated(msg);
         mutated[close - 1] = 'q';
         ASSERT_EQ(parse_copy(mutated), ParseStatus::BadNumber)
-            << "line " << msgs_[k].number << " byte " << close - 1;
+            << "line " << msgs_[k].line << " byte " << close - 1;
         ASSERT_EQ(out_.size(), before_);
         ++cases;
       }
@@ -640,18 +468,16 @@ TEST_F(KrakenParserTest, AllocatesNothingPerMessageAfterFirstSight) {
     std::size_t messages = 0;
     std::size_t first_sight_allocations = 0;
     for (const char *file : {kBook, kTrade, kTicker}) {
-      for (const Line &l : read_capture(data_path(file))) {
-        if (l.kind != Line::Kind::Received)
+      for (const Record &l : read_capture(file)) {
+        if (l.kind != RecordKind::WsText)
           continue;
         const std::size_t known = registry.size();
         out.clear();
-        g_allocations.store(0);
-        g_count_allocations.store(true);
-        const ParseStatus st = parser.parse(l.view(), 0, out);
-        g_count_allocations.store(false);
-        const std::size_t allocations = g_allocations.load();
+        const std::size_t before = g_allocations.load();
+        const ParseStatus st = parser.parse(l.payload, 0, out);
+        const std::size_t allocations = g_allocations.load() - before;
         if (registry.size() == known) {
-          ASSERT_EQ(allocations, 0U) << file << ":" << l.number << " " << to_cstring(st);
+          ASSERT_EQ(allocations, 0U) << file << ":" << l.line << " " << to_cstring(st);
         } else {
           first_sight_allocations += allocations;
         }

@@ -4,9 +4,7 @@
 // baseCcy/quoteCcy, expTime as a UTC date, stk, optType; Kraken: the legacy base/quote asset
 // codes) and against the names cryptofeed itself used (the `configuration:` line).
 #include <gtest/gtest.h>
-#include <zlib.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -20,130 +18,23 @@
 #include "feedhandler/instrument_registry.hpp"
 #include "feedhandler/venues/kraken.hpp"
 #include "feedhandler/venues/okx.hpp"
+#include "tests/support/capture_records.hpp"
+#include "tests/support/text_oracles.hpp"
 
 namespace fh::venues {
 namespace {
 
-// ---- capture reading (cryptofeed raw format, PROVENANCE.md section 1.A) -------------------
-struct Line {
-  enum class Kind { Open, Sent, Received, Http, Config } kind;
-  std::string url;
-  std::string text; // payload followed by SIMDJSON_PADDING zero bytes
-  std::size_t size = 0;
-  int number = 0; // 1-based line number in the file
-  std::string_view view() const { return {text.data(), size}; }
-};
-
-Line make_line(Line::Kind kind, std::string url, std::string_view payload, int number) {
-  Line l{kind, std::move(url), std::string(payload), payload.size(), number};
-  l.text.append(simdjson::SIMDJSON_PADDING, '\0');
-  return l;
-}
-
-std::vector<Line> read_capture(const std::string &path) {
-  std::vector<Line> lines;
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    ADD_FAILURE() << "cannot open " << path;
-    return lines;
-  }
-  std::string current;
-  char buf[1 << 16];
-  int number = 0;
-  bool more = true;
-  while (more) {
-    more = gzgets(f, buf, sizeof buf) != nullptr;
-    if (more) {
-      current += buf;
-      if (current.back() != '\n')
-        continue;
-      current.pop_back();
-    } else if (current.empty()) {
-      break;
-    }
-    ++number;
-    std::string_view s = current;
-    if (s.empty()) {
-    } else if (s.substr(0, 15) == "configuration: ") {
-      lines.push_back(make_line(Line::Kind::Config, {}, s.substr(15), number));
-    } else if (s.substr(0, 2) == "ws" || s.substr(0, 4) == "http") {
-      const std::size_t sp = s.find(' ');
-      std::string url(s.substr(0, sp));
-      const std::string_view rest = s.substr(sp + 1);
-      const std::size_t colon = rest.find(": ");
-      const std::string_view body =
-          colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 2);
-      if (rest.substr(0, 3) == "<->")
-        lines.push_back(make_line(Line::Kind::Open, url, {}, number));
-      else if (rest.substr(0, 2) == "<-")
-        lines.push_back(make_line(Line::Kind::Sent, url, body, number));
-      else if (rest.substr(0, 2) == "->")
-        lines.push_back(make_line(Line::Kind::Http, url, body, number));
-      else
-        ADD_FAILURE() << path << ":" << number << " unknown url line";
-    } else {
-      const std::size_t colon = s.find(": ");
-      EXPECT_NE(colon, std::string_view::npos) << path << ":" << number;
-      lines.push_back(make_line(Line::Kind::Received, {}, s.substr(colon + 2), number));
-    }
-    current.clear();
-  }
-  gzclose(f);
-  return lines;
-}
-
-std::string data_path(const char *rel) {
-  return std::string(FH_DATA_DIR) + "/" + rel;
-}
+using test::CaptureRecords;
+using test::dom_arr;
+using test::dom_str;
+using test::read_capture;
+using test::Record;
+using test::RecordKind;
+using test::ref_mantissa;
+using test::significant_decimals;
 
 // ---- independent oracles ---------------------------------------------------------------------
-// Text -> mantissa without the production parser: integer and fraction digits, the fraction
-// padded or cut to `decimals` (cut digits must be zeros), read with std::from_chars.
-std::optional<std::int64_t> ref_mantissa(std::string_view s, int decimals) {
-  const bool negative = !s.empty() && s.front() == '-';
-  if (negative)
-    s.remove_prefix(1);
-  const std::size_t dot = s.find('.');
-  std::string digits(s.substr(0, dot));
-  std::string frac = dot == std::string_view::npos ? std::string() : std::string(s.substr(dot + 1));
-  while (static_cast<int>(frac.size()) > decimals) {
-    if (frac.back() != '0')
-      return std::nullopt;
-    frac.pop_back();
-  }
-  frac.append(static_cast<std::size_t>(decimals) - frac.size(), '0');
-  digits += frac;
-  std::int64_t v = 0;
-  const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (r.ec != std::errc() || r.ptr != digits.data() + digits.size())
-    return std::nullopt;
-  return negative ? -v : v;
-}
-int significant_decimals(std::string_view s) {
-  const std::size_t dot = s.find('.');
-  if (dot == std::string_view::npos)
-    return 0;
-  std::size_t end = s.size();
-  while (end > dot + 1 && s[end - 1] == '0')
-    --end;
-  return static_cast<int>(end - dot - 1);
-}
-std::string_view dom_str(simdjson::dom::element e) {
-  std::string_view s;
-  EXPECT_EQ(e.get_string().get(s), simdjson::SUCCESS);
-  return s;
-}
-std::string_view dom_str(simdjson::simdjson_result<simdjson::dom::element> r) {
-  std::string_view s;
-  EXPECT_EQ(r.get_string().get(s), simdjson::SUCCESS);
-  return s;
-}
-simdjson::dom::array dom_arr(simdjson::simdjson_result<simdjson::dom::element> r) {
-  simdjson::dom::array a;
-  EXPECT_EQ(r.get_array().get(a), simdjson::SUCCESS);
-  return a;
-}
-
+// Shared ones (decimal text, DOM accessors): tests/support/text_oracles.hpp.
 // Unix ms -> "YYYYMMDD" (UTC), with the standard calendar.
 std::string utc_date(std::string_view ms_text) {
   const std::chrono::sys_time<std::chrono::milliseconds> t{
@@ -177,14 +68,14 @@ std::string from_cryptofeed(const std::string &name) {
   return name;
 }
 
-std::set<std::string> config_l2_book(const std::vector<Line> &lines) {
+std::set<std::string> config_l2_book(const CaptureRecords &lines) {
   std::set<std::string> names;
   simdjson::dom::parser dom;
-  for (const Line &l : lines) {
-    if (l.kind != Line::Kind::Config)
+  for (const Record &l : lines) {
+    if (l.kind != RecordKind::Config)
       continue;
     simdjson::dom::element cfg;
-    EXPECT_EQ(dom.parse(l.text.data(), l.size, false).get(cfg), simdjson::SUCCESS);
+    EXPECT_EQ(dom.parse(l.payload.data(), l.payload.size(), false).get(cfg), simdjson::SUCCESS);
     for (const simdjson::dom::element n : dom_arr(cfg["l2_book"]))
       names.emplace(dom_str(n));
   }
@@ -207,14 +98,14 @@ TEST_F(OkxKrakenMetadataTest, LoadsEveryOkxInstrumentWithNamesFromIndependentFie
     std::size_t items = 0;
     std::size_t by_kind[4] = {};
     simdjson::dom::parser dom;
-    const std::vector<Line> lines = read_capture(data_path(file));
-    for (const Line &l : lines) {
-      if (l.kind != Line::Kind::Http)
+    const CaptureRecords lines = read_capture(file);
+    for (const Record &l : lines) {
+      if (l.kind != RecordKind::Http)
         continue;
       simdjson::dom::element body;
-      ASSERT_EQ(dom.parse(l.text.data(), l.size, false).get(body), simdjson::SUCCESS);
+      ASSERT_EQ(dom.parse(l.payload.data(), l.payload.size(), false).get(body), simdjson::SUCCESS);
       const simdjson::dom::array data = dom_arr(body["data"]);
-      EXPECT_EQ(load_okx_instruments(l.view(), registry), data.size()) << l.url;
+      EXPECT_EQ(load_okx_instruments(l.payload, registry), data.size()) << l.url;
       for (const simdjson::dom::element item : data) {
         ++items;
         const std::string_view inst_id = dom_str(item["instId"]);
@@ -284,12 +175,12 @@ TEST_F(OkxKrakenMetadataTest, EveryOkxSpotSizeScaleHoldsLotAndLargeLevels) {
     InstrumentRegistry registry;
     simdjson::dom::parser dom;
     std::size_t spot = 0;
-    for (const Line &l : read_capture(data_path(file))) {
-      if (l.kind != Line::Kind::Http || l.url.find("instType=SPOT") == std::string::npos)
+    for (const Record &l : read_capture(file)) {
+      if (l.kind != RecordKind::Http || l.url.find("instType=SPOT") == std::string::npos)
         continue;
-      ASSERT_GT(load_okx_instruments(l.view(), registry), 0U);
+      ASSERT_GT(load_okx_instruments(l.payload, registry), 0U);
       simdjson::dom::element body;
-      ASSERT_EQ(dom.parse(l.text.data(), l.size, false).get(body), simdjson::SUCCESS);
+      ASSERT_EQ(dom.parse(l.payload.data(), l.payload.size(), false).get(body), simdjson::SUCCESS);
       for (const simdjson::dom::element item : dom_arr(body["data"])) {
         const Instrument *inst = registry.find(Venue::Okx, dom_str(item["instId"]));
         ASSERT_NE(inst, nullptr);
@@ -312,18 +203,18 @@ TEST_F(OkxKrakenMetadataTest, EveryOkxSpotSizeScaleHoldsLotAndLargeLevels) {
 TEST_F(OkxKrakenMetadataTest, OkxNamesOfTheCaptureMatchCryptofeedsConfiguration) {
   for (std::size_t k = 0; k < 2; ++k) {
     InstrumentRegistry registry;
-    const std::vector<Line> meta = read_capture(data_path(kOkxMeta[k]));
-    for (const Line &l : meta)
-      if (l.kind == Line::Kind::Http)
-        load_okx_instruments(l.view(), registry);
+    const CaptureRecords meta = read_capture(kOkxMeta[k]);
+    for (const Record &l : meta)
+      if (l.kind == RecordKind::Http)
+        load_okx_instruments(l.payload, registry);
     // The book subscriptions the recorder sent.
     std::set<std::string> subscribed;
     simdjson::dom::parser dom;
-    for (const Line &l : read_capture(data_path(kOkxWs[k]))) {
-      if (l.kind != Line::Kind::Sent)
+    for (const Record &l : read_capture(kOkxWs[k])) {
+      if (l.kind != RecordKind::WsSent)
         continue;
       simdjson::dom::element msg;
-      ASSERT_EQ(dom.parse(l.text.data(), l.size, false).get(msg), simdjson::SUCCESS);
+      ASSERT_EQ(dom.parse(l.payload.data(), l.payload.size(), false).get(msg), simdjson::SUCCESS);
       for (const simdjson::dom::element arg : dom_arr(msg["args"]))
         if (dom_str(arg["channel"]) == "books-l2-tbt")
           subscribed.emplace(dom_str(arg["instId"]));
@@ -347,16 +238,16 @@ TEST_F(OkxKrakenMetadataTest, LoadsEveryKrakenPairWithAWsName) {
   simdjson::dom::parser dom;
   std::size_t with_wsname = 0;
   std::set<std::string> codes;
-  for (const Line &l : read_capture(data_path(kKrakenMeta))) {
-    if (l.kind != Line::Kind::Http)
+  for (const Record &l : read_capture(kKrakenMeta)) {
+    if (l.kind != RecordKind::Http)
       continue;
     simdjson::dom::element body;
-    ASSERT_EQ(dom.parse(l.text.data(), l.size, false).get(body), simdjson::SUCCESS);
+    ASSERT_EQ(dom.parse(l.payload.data(), l.payload.size(), false).get(body), simdjson::SUCCESS);
     simdjson::dom::object result;
     ASSERT_EQ(body["result"].get_object().get(result), simdjson::SUCCESS);
     for (const auto [key, pair] : result)
       with_wsname += pair["wsname"].error() == simdjson::SUCCESS ? 1U : 0U;
-    EXPECT_EQ(load_kraken_asset_pairs(l.view(), registry), with_wsname);
+    EXPECT_EQ(load_kraken_asset_pairs(l.payload, registry), with_wsname);
     // Legacy asset codes: a 4-letter code starting with X or Z drops that class prefix;
     // then XBT is BTC and XDG is DOGE.
     auto common = [](std::string c) {
@@ -398,17 +289,17 @@ TEST_F(OkxKrakenMetadataTest, LoadsEveryKrakenPairWithAWsName) {
 
 TEST_F(OkxKrakenMetadataTest, KrakenNamesOfTheCaptureMatchCryptofeedsConfiguration) {
   InstrumentRegistry registry;
-  const std::vector<Line> meta = read_capture(data_path(kKrakenMeta));
-  for (const Line &l : meta)
-    if (l.kind == Line::Kind::Http)
-      load_kraken_asset_pairs(l.view(), registry);
+  const CaptureRecords meta = read_capture(kKrakenMeta);
+  for (const Record &l : meta)
+    if (l.kind == RecordKind::Http)
+      load_kraken_asset_pairs(l.payload, registry);
   std::set<std::string> ours;
   simdjson::dom::parser dom;
-  for (const Line &l : read_capture(data_path(kKrakenWs))) {
-    if (l.kind != Line::Kind::Sent)
+  for (const Record &l : read_capture(kKrakenWs)) {
+    if (l.kind != RecordKind::WsSent)
       continue;
     simdjson::dom::element msg;
-    ASSERT_EQ(dom.parse(l.text.data(), l.size, false).get(msg), simdjson::SUCCESS);
+    ASSERT_EQ(dom.parse(l.payload.data(), l.payload.size(), false).get(msg), simdjson::SUCCESS);
     for (const simdjson::dom::element pair : dom_arr(msg["pair"])) {
       const Instrument *inst = registry.find(Venue::Kraken, dom_str(pair));
       ASSERT_NE(inst, nullptr) << dom_str(pair);
@@ -423,11 +314,11 @@ TEST_F(OkxKrakenMetadataTest, KrakenNamesOfTheCaptureMatchCryptofeedsConfigurati
 // mark the venue's metadata as loaded.
 TEST_F(OkxKrakenMetadataTest, RegistersNothingFromATruncatedResponse) {
   for (const char *file : {kOkxMeta[1], kKrakenMeta}) {
-    for (const Line &l : read_capture(data_path(file))) {
-      if (l.kind != Line::Kind::Http)
+    for (const Record &l : read_capture(file)) {
+      if (l.kind != RecordKind::Http)
         continue;
       InstrumentRegistry registry;
-      const std::string cut(l.view().substr(0, l.size / 2));
+      const std::string cut(l.payload.substr(0, l.payload.size() / 2));
       EXPECT_EQ(file == kKrakenMeta ? load_kraken_asset_pairs(cut, registry)
                                     : load_okx_instruments(cut, registry),
                 0U);

@@ -3,20 +3,15 @@
 // expected value comes from the venue text itself, read independently here with simdjson's
 // DOM API and a separate decimal reader, or from the counts in PROVENANCE.md.
 #include <gtest/gtest.h>
-#include <dlfcn.h>
-#include <zlib.h>
 
 #include <algorithm>
-#include <atomic>
-#include <charconv>
-#include <cstdlib>
 #include <cstring>
 #include <map>
-#include <new>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <simdjson.h>
@@ -24,181 +19,30 @@
 #include "feedhandler/event_batch.hpp"
 #include "feedhandler/instrument_registry.hpp"
 #include "feedhandler/venues/okx.hpp"
-
-// ---- allocation counter (AllocatesNothingPerMessage...) -------------------------------------
-// The replaceable allocation functions count, then forward to the next definition (libstdc++,
-// or the sanitizer runtime under ASan), so every allocation still pairs with the matching
-// default deallocation function; delete is not replaced.
-namespace {
-std::atomic<bool> g_count_allocations{false};
-std::atomic<std::size_t> g_allocations{0};
-
-template <class Fn> Fn next_definition(const char *mangled) {
-  void *sym = dlsym(RTLD_NEXT, mangled);
-  if (sym == nullptr)
-    std::abort();
-  Fn fn;
-  std::memcpy(&fn, &sym, sizeof fn);
-  return fn;
-}
-void count_allocation() {
-  if (g_count_allocations.load(std::memory_order_relaxed))
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-}
-using NewFn = void *(*)(std::size_t);
-using AlignedNewFn = void *(*)(std::size_t, std::align_val_t);
-} // namespace
-void *operator new(std::size_t n) {
-  static const auto next = next_definition<NewFn>("_Znwm");
-  count_allocation();
-  return next(n);
-}
-void *operator new[](std::size_t n) {
-  static const auto next = next_definition<NewFn>("_Znam");
-  count_allocation();
-  return next(n);
-}
-void *operator new(std::size_t n, std::align_val_t a) {
-  static const auto next = next_definition<AlignedNewFn>("_ZnwmSt11align_val_t");
-  count_allocation();
-  return next(n, a);
-}
-void *operator new[](std::size_t n, std::align_val_t a) {
-  static const auto next = next_definition<AlignedNewFn>("_ZnamSt11align_val_t");
-  count_allocation();
-  return next(n, a);
-}
+#include "tests/support/capture_records.hpp"
+#include "tests/support/counting_new.hpp"
+#include "tests/support/malformed_inputs.hpp"
+#include "tests/support/text_oracles.hpp"
 
 namespace fh::venues {
 namespace {
 
-// ---- capture reading (cryptofeed raw format, PROVENANCE.md section 1.A) -------------------
-struct Line {
-  enum class Kind { Open, Sent, Received, Http, Config } kind;
-  std::string url;
-  std::string text; // payload followed by SIMDJSON_PADDING zero bytes
-  std::size_t size = 0;
-  int number = 0; // 1-based line number in the file
-  std::string_view view() const { return {text.data(), size}; }
-};
-
-Line make_line(Line::Kind kind, std::string url, std::string_view payload, int number) {
-  Line l{kind, std::move(url), std::string(payload), payload.size(), number};
-  l.text.append(simdjson::SIMDJSON_PADDING, '\0');
-  return l;
-}
-
-std::vector<Line> read_capture(const std::string &path) {
-  std::vector<Line> lines;
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    ADD_FAILURE() << "cannot open " << path;
-    return lines;
-  }
-  std::string current;
-  char buf[1 << 16];
-  int number = 0;
-  bool more = true;
-  while (more) {
-    more = gzgets(f, buf, sizeof buf) != nullptr;
-    if (more) {
-      current += buf;
-      if (current.back() != '\n')
-        continue;
-      current.pop_back();
-    } else if (current.empty()) {
-      break;
-    }
-    ++number;
-    std::string_view s = current;
-    if (s.empty()) {
-    } else if (s.substr(0, 15) == "configuration: ") {
-      lines.push_back(make_line(Line::Kind::Config, {}, s.substr(15), number));
-    } else if (s.substr(0, 2) == "ws" || s.substr(0, 4) == "http") {
-      const std::size_t sp = s.find(' ');
-      std::string url(s.substr(0, sp));
-      const std::string_view rest = s.substr(sp + 1);
-      const std::size_t colon = rest.find(": ");
-      const std::string_view body =
-          colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 2);
-      if (rest.substr(0, 3) == "<->")
-        lines.push_back(make_line(Line::Kind::Open, url, {}, number));
-      else if (rest.substr(0, 2) == "<-")
-        lines.push_back(make_line(Line::Kind::Sent, url, body, number));
-      else if (rest.substr(0, 2) == "->")
-        lines.push_back(make_line(Line::Kind::Http, url, body, number));
-      else
-        ADD_FAILURE() << path << ":" << number << " unknown url line";
-    } else {
-      const std::size_t colon = s.find(": ");
-      EXPECT_NE(colon, std::string_view::npos) << path << ":" << number;
-      lines.push_back(make_line(Line::Kind::Received, {}, s.substr(colon + 2), number));
-    }
-    current.clear();
-  }
-  gzclose(f);
-  return lines;
-}
-
-std::string data_path(const char *rel) {
-  return std::string(FH_DATA_DIR) + "/" + rel;
-}
+using test::CaptureRecords;
+using test::dom_arr;
+using test::dom_str;
+using test::g_allocations;
+using test::is_received;
+using test::read_capture;
+using test::Record;
+using test::RecordKind;
+using test::ref_mantissa;
+using test::significant_decimals;
+using test::wire_decimals;
 
 // ---- independent oracles ---------------------------------------------------------------------
-// Text -> mantissa without the production parser: integer and fraction digits, the fraction
-// padded or cut to `decimals` (cut digits must be zeros), read with std::from_chars.
-std::optional<std::int64_t> ref_mantissa(std::string_view s, int decimals) {
-  const bool negative = !s.empty() && s.front() == '-';
-  if (negative)
-    s.remove_prefix(1);
-  const std::size_t dot = s.find('.');
-  std::string digits(s.substr(0, dot));
-  std::string frac = dot == std::string_view::npos ? std::string() : std::string(s.substr(dot + 1));
-  while (static_cast<int>(frac.size()) > decimals) {
-    if (frac.back() != '0')
-      return std::nullopt;
-    frac.pop_back();
-  }
-  frac.append(static_cast<std::size_t>(decimals) - frac.size(), '0');
-  digits += frac;
-  std::int64_t v = 0;
-  const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (r.ec != std::errc() || r.ptr != digits.data() + digits.size())
-    return std::nullopt;
-  return negative ? -v : v;
-}
-int wire_decimals(std::string_view s) {
-  const std::size_t dot = s.find('.');
-  return dot == std::string_view::npos ? 0 : static_cast<int>(s.size() - dot - 1);
-}
-int significant_decimals(std::string_view s) {
-  const std::size_t dot = s.find('.');
-  if (dot == std::string_view::npos)
-    return 0;
-  std::size_t end = s.size();
-  while (end > dot + 1 && s[end - 1] == '0')
-    --end;
-  return static_cast<int>(end - dot - 1);
-}
+// Shared ones (decimal text, DOM accessors): tests/support/text_oracles.hpp.
 std::int64_t ms_text_to_ns(std::string_view s) {
   return std::stoll(std::string(s)) * 1000000;
-}
-
-using DomResult = simdjson::simdjson_result<simdjson::dom::element>;
-std::string_view dom_str(DomResult r) {
-  std::string_view s;
-  EXPECT_EQ(r.get_string().get(s), simdjson::SUCCESS);
-  return s;
-}
-simdjson::dom::array dom_arr(simdjson::dom::element e) {
-  simdjson::dom::array a;
-  EXPECT_EQ(e.get_array().get(a), simdjson::SUCCESS);
-  return a;
-}
-simdjson::dom::array dom_arr(DomResult r) {
-  simdjson::dom::array a;
-  EXPECT_EQ(r.get_array().get(a), simdjson::SUCCESS);
-  return a;
 }
 
 // ---- fixture ---------------------------------------------------------------------------------
@@ -206,9 +50,9 @@ class OkxParserTest : public ::testing::Test {
 protected:
   static std::size_t load_metadata(const char *rel, InstrumentRegistry &registry) {
     std::size_t n = 0;
-    for (const Line &l : read_capture(data_path(rel)))
-      if (l.kind == Line::Kind::Http)
-        n += load_okx_instruments(l.view(), registry);
+    for (const Record &l : read_capture(rel))
+      if (l.kind == RecordKind::Http)
+        n += load_okx_instruments(l.payload, registry);
     return n;
   }
 
@@ -224,15 +68,15 @@ protected:
   };
 
   // Compares the events of one received message with the DOM view of the same text.
-  static ::testing::AssertionResult check_message(const Line &line, ParseStatus st,
+  static ::testing::AssertionResult check_message(const Record &line, ParseStatus st,
                                                   const EventBatch &out,
                                                   const InstrumentRegistry &registry,
                                                   std::int64_t recv_ts, Counts &counts) {
     simdjson::dom::parser dom;
     simdjson::dom::element msg;
-    if (dom.parse(line.text.data(), line.size, false).get(msg))
-      return ::testing::AssertionFailure() << "DOM cannot parse line " << line.number;
-    auto fail = [&]() { return ::testing::AssertionFailure() << "line " << line.number << ": "; };
+    if (dom.parse(line.payload.data(), line.payload.size(), false).get(msg))
+      return ::testing::AssertionFailure() << "DOM cannot parse line " << line.line;
+    auto fail = [&]() { return ::testing::AssertionFailure() << "line " << line.line << ": "; };
     if (!msg["event"].error()) {
       ++counts.ignored;
       if (st != ParseStatus::Ignored || out.size() != 0)
@@ -339,12 +183,12 @@ protected:
     OkxParser parser(registry);
     EventBatch out;
     std::int64_t recv_ts = 1;
-    for (const Line &l : read_capture(data_path(rel))) {
-      if (l.kind != Line::Kind::Received)
+    for (const Record &l : read_capture(rel)) {
+      if (l.kind != RecordKind::WsText)
         continue;
       ++counts.received;
       out.clear();
-      const ParseStatus st = parser.parse(l.view(), ++recv_ts, out);
+      const ParseStatus st = parser.parse(l.payload, ++recv_ts, out);
       counts.errors += is_error(st) ? 1U : 0U;
       const auto ok = check_message(l, st, out, registry, recv_ts, counts);
       EXPECT_TRUE(ok) << rel;
@@ -355,13 +199,10 @@ protected:
   }
 
   // The book messages of a capture (received lines whose channel is books-l2-tbt).
-  static std::vector<Line> book_messages(const char *rel) {
-    std::vector<Line> books;
-    for (Line &l : read_capture(data_path(rel)))
-      if (l.kind == Line::Kind::Received &&
-          l.view().substr(0, 32) == "{\"arg\":{\"channel\":\"books-l2-tbt\"")
-        books.push_back(std::move(l));
-    return books;
+  static CaptureRecords book_messages(const char *rel) {
+    return read_capture(rel, [](const Record &l) {
+      return is_received(l) && l.payload.substr(0, 32) == "{\"arg\":{\"channel\":\"books-l2-tbt\"";
+    });
   }
 
   static constexpr const char *k2022 = "okx/cryptofeed/books-l2-tbt_2022-02-27_ws.txt.gz";
@@ -416,9 +257,9 @@ TEST_F(OkxParserTest, EveryBookLevelFitsTheMetadataScale) {
     ASSERT_GT(load_metadata(meta, registry), 0U);
     std::size_t levels = 0;
     simdjson::dom::parser dom;
-    for (const Line &l : book_messages(file)) {
+    for (const Record &l : book_messages(file)) {
       simdjson::dom::element msg;
-      ASSERT_EQ(dom.parse(l.text.data(), l.size, false).get(msg), simdjson::SUCCESS);
+      ASSERT_EQ(dom.parse(l.payload.data(), l.payload.size(), false).get(msg), simdjson::SUCCESS);
       const Instrument *inst = registry.find(Venue::Okx, dom_str(msg["arg"]["instId"]));
       ASSERT_NE(inst, nullptr);
       for (const simdjson::dom::element entry : dom_arr(msg["data"]))
@@ -426,9 +267,9 @@ TEST_F(OkxParserTest, EveryBookLevelFitsTheMetadataScale) {
           for (const simdjson::dom::element lv : dom_arr(entry[side])) {
             const simdjson::dom::array a = dom_arr(lv);
             ASSERT_LE(significant_decimals(dom_str(a.at(0))), inst->price_decimals)
-                << inst->native << " line " << l.number;
+                << inst->native << " line " << l.line;
             ASSERT_LE(significant_decimals(dom_str(a.at(1))), inst->qty_decimals)
-                << inst->native << " line " << l.number;
+                << inst->native << " line " << l.line;
             ++levels;
           }
     }
@@ -446,9 +287,9 @@ TEST_F(OkxParserTest, ReportsBadNumberExactlyWhenDefaultDecimalsAreTooCoarse) {
   std::size_t bad = 0;
   std::size_t ok = 0;
   simdjson::dom::parser dom;
-  for (const Line &l : book_messages(k2022)) {
+  for (const Record &l : book_messages(k2022)) {
     simdjson::dom::element msg;
-    ASSERT_EQ(dom.parse(l.text.data(), l.size, false).get(msg), simdjson::SUCCESS);
+    ASSERT_EQ(dom.parse(l.payload.data(), l.payload.size(), false).get(msg), simdjson::SUCCESS);
     int worst = 0;
     for (const simdjson::dom::element entry : dom_arr(msg["data"]))
       for (const char *side : {"asks", "bids"})
@@ -458,13 +299,13 @@ TEST_F(OkxParserTest, ReportsBadNumberExactlyWhenDefaultDecimalsAreTooCoarse) {
                             significant_decimals(dom_str(a.at(1)))});
         }
     out.clear();
-    const ParseStatus st = parser.parse(l.view(), 0, out);
+    const ParseStatus st = parser.parse(l.payload, 0, out);
     if (worst > InstrumentRegistry::kDefaultDecimals) {
-      ASSERT_EQ(st, ParseStatus::BadNumber) << "line " << l.number;
+      ASSERT_EQ(st, ParseStatus::BadNumber) << "line " << l.line;
       ASSERT_EQ(out.size(), 0U);
       ++bad;
     } else {
-      ASSERT_EQ(st, ParseStatus::Ok) << "line " << l.number;
+      ASSERT_EQ(st, ParseStatus::Ok) << "line " << l.line;
       ++ok;
     }
   }
@@ -491,11 +332,11 @@ TEST_F(OkxParserTest, ReportsUnknownInstrumentForSymbolsMissingFromLoadedMetadat
   ASSERT_GT(load_metadata(kMeta2022, registry), 0U);
   std::set<std::string> listed;
   simdjson::dom::parser dom;
-  for (const Line &l : read_capture(data_path(kMeta2022))) {
-    if (l.kind != Line::Kind::Http)
+  for (const Record &l : read_capture(kMeta2022)) {
+    if (l.kind != RecordKind::Http)
       continue;
     simdjson::dom::element body;
-    ASSERT_EQ(dom.parse(l.text.data(), l.size, false).get(body), simdjson::SUCCESS);
+    ASSERT_EQ(dom.parse(l.payload.data(), l.payload.size(), false).get(body), simdjson::SUCCESS);
     for (const simdjson::dom::element item : dom_arr(body["data"]))
       listed.emplace(dom_str(item["instId"]));
   }
@@ -503,12 +344,12 @@ TEST_F(OkxParserTest, ReportsUnknownInstrumentForSymbolsMissingFromLoadedMetadat
   EventBatch out;
   std::size_t unknown = 0;
   std::size_t known = 0;
-  for (const Line &l : book_messages("okx/cryptofeed/books-l2-tbt_2021-07-22_conn1_ws.txt.gz")) {
+  for (const Record &l : book_messages("okx/cryptofeed/books-l2-tbt_2021-07-22_conn1_ws.txt.gz")) {
     simdjson::dom::element msg;
-    ASSERT_EQ(dom.parse(l.text.data(), l.size, false).get(msg), simdjson::SUCCESS);
+    ASSERT_EQ(dom.parse(l.payload.data(), l.payload.size(), false).get(msg), simdjson::SUCCESS);
     const std::string inst_id(dom_str(msg["arg"]["instId"]));
     out.clear();
-    const ParseStatus st = parser.parse(l.view(), 0, out);
+    const ParseStatus st = parser.parse(l.payload, 0, out);
     if (listed.count(inst_id) != 0) {
       ++known;
       EXPECT_NE(st, ParseStatus::UnknownInstrument) << inst_id;
@@ -530,10 +371,10 @@ TEST_F(OkxParserTest, ParsesTheSameEventsWhenDataPrecedesArg) {
   OkxParser parser(registry);
   EventBatch expected;
   EventBatch actual;
-  const std::vector<Line> books = book_messages(k2022);
+  const CaptureRecords books = book_messages(k2022);
   ASSERT_GE(books.size(), 200U);
   for (std::size_t k = 0; k < 200; ++k) {
-    const std::string_view msg = books[k].view();
+    const std::string_view msg = books[k].payload;
     const std::size_t data_pos = msg.find(",\"data\":");
     ASSERT_NE(data_pos, std::string_view::npos);
     ASSERT_EQ(msg.back(), '}');
@@ -563,13 +404,11 @@ protected:
     books_ = book_messages(k2022);
     ASSERT_GE(books_.size(), 3679U);
     // A few events already in the batch: a failed message must not disturb them.
-    ASSERT_EQ(parser_.parse(books_[0].view(), 0, out_), ParseStatus::Ok);
+    ASSERT_EQ(parser_.parse(books_[0].payload, 0, out_), ParseStatus::Ok);
     before_ = out_.size();
   }
   ParseStatus parse_copy(std::string text) {
-    const std::size_t n = text.size();
-    text.append(simdjson::SIMDJSON_PADDING, '\0');
-    return parser_.parse(std::string_view(text.data(), n), 0, out_);
+    return test::parse_padded_copy(parser_, std::move(text), out_);
   }
   // Real messages of every kind in the file: snapshots, updates with and without levels.
   std::vector<std::size_t> samples() const {
@@ -581,22 +420,19 @@ protected:
   InstrumentRegistry registry_;
   OkxParser parser_{registry_};
   EventBatch out_;
-  std::vector<Line> books_;
+  CaptureRecords books_;
   std::size_t before_ = 0;
 };
 
 TEST_F(OkxMalformedTest, RejectsTruncatedMessagesWithoutTouchingTheBatch) {
   std::size_t cases = 0;
   for (const std::size_t k : samples()) {
-    const std::string_view msg = books_[k].view();
-    for (const double frac : {0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99}) {
-      const auto cut = static_cast<std::size_t>(static_cast<double>(msg.size()) * frac);
-      for (const std::size_t len : {cut, msg.size() - 1}) {
-        const ParseStatus st = parse_copy(std::string(msg.substr(0, len)));
-        ASSERT_TRUE(is_error(st)) << "line " << books_[k].number << " cut at " << len;
-        ASSERT_EQ(out_.size(), before_);
-        ++cases;
-      }
+    const std::string_view msg = books_[k].payload;
+    for (const std::size_t len : test::truncation_lengths(msg.size())) {
+      const ParseStatus st = parse_copy(std::string(msg.substr(0, len)));
+      ASSERT_TRUE(is_error(st)) << "line " << books_[k].line << " cut at " << len;
+      ASSERT_EQ(out_.size(), before_);
+      ++cases;
     }
   }
   EXPECT_GT(cases, 400U);
@@ -605,19 +441,19 @@ TEST_F(OkxMalformedTest, RejectsTruncatedMessagesWithoutTouchingTheBatch) {
 TEST_F(OkxMalformedTest, RejectsMessagesWithAStructuralByteReplaced) {
   std::size_t cases = 0;
   for (const std::size_t k : samples()) {
-    const std::string_view msg = books_[k].view();
+    const std::string_view msg = books_[k].payload;
     // Every 3rd structural character of the message becomes a letter.
     std::size_t seen = 0;
     for (std::size_t pos = 0; pos < msg.size(); ++pos) {
       const char c = msg[pos];
-      if (c != '{' && c != '}' && c != '[' && c != ']' && c != ',' && c != ':' && c != '"')
+      if (!test::is_structural(c))
         continue;
       if (seen++ % 3 != 0)
         continue;
       std::string mutated(msg);
       mutated[pos] = 'x';
       const ParseStatus st = parse_copy(mutated);
-      ASSERT_TRUE(is_error(st)) << "line " << books_[k].number << " byte " << pos << " '" << c
+      ASSERT_TRUE(is_error(st)) << "line " << books_[k].line << " byte " << pos << " '" << c
                                 << "' -> " << to_cstring(st);
       ASSERT_EQ(out_.size(), before_);
       ++cases;
@@ -629,7 +465,7 @@ TEST_F(OkxMalformedTest, RejectsMessagesWithAStructuralByteReplaced) {
 TEST_F(OkxMalformedTest, ReportsBadNumberWhenADigitOfALevelBecomesALetter) {
   std::size_t cases = 0;
   for (const std::size_t k : samples()) {
-    const std::string_view msg = books_[k].view();
+    const std::string_view msg = books_[k].payload;
     // Levels start with ["<px>","<sz>": in every 3rd level, the last digit of the price and,
     // separately, of the size becomes a letter.
     std::size_t level = 0;
@@ -644,7 +480,7 @@ TEST_F(OkxMalformedTest, ReportsBadNumberWhenADigitOfALevelBecomesALetter) {
         std::string mutated(msg);
         mutated[pos] = 'a';
         ASSERT_EQ(parse_copy(mutated), ParseStatus::BadNumber)
-            << "line " << books_[k].number << " byte " << pos;
+            << "line " << books_[k].line << " byte " << pos;
         ASSERT_EQ(out_.size(), before_);
         ++cases;
       }
@@ -656,14 +492,14 @@ TEST_F(OkxMalformedTest, ReportsBadNumberWhenADigitOfALevelBecomesALetter) {
 TEST_F(OkxMalformedTest, ReportsAnErrorWhenTsOrChecksumLosesADigit) {
   for (const std::size_t k : samples()) {
     for (const char *key : {"\"ts\":\"", "\"checksum\":"}) {
-      std::string mutated(books_[k].view());
+      std::string mutated(books_[k].payload);
       const std::size_t pos = mutated.rfind(key);
       ASSERT_NE(pos, std::string::npos);
       std::size_t digit = pos + std::string_view(key).size();
       if (mutated[digit] == '-')
         ++digit;
       mutated[digit] = 'z';
-      ASSERT_TRUE(is_error(parse_copy(mutated))) << "line " << books_[k].number << " " << key;
+      ASSERT_TRUE(is_error(parse_copy(mutated))) << "line " << books_[k].line << " " << key;
       ASSERT_EQ(out_.size(), before_);
     }
   }
@@ -672,7 +508,7 @@ TEST_F(OkxMalformedTest, ReportsAnErrorWhenTsOrChecksumLosesADigit) {
 // With metadata loaded nothing allocates, not even the first message of an instrument. With
 // defaults, only the first sight of an instrument does (the registry adds it).
 TEST_F(OkxParserTest, AllocatesNothingPerMessageAfterFirstSight) {
-  const std::vector<Line> lines = read_capture(data_path(k2022));
+  const CaptureRecords lines = read_capture(k2022);
   for (const bool metadata : {true, false}) {
     InstrumentRegistry registry;
     if (metadata) {
@@ -682,18 +518,16 @@ TEST_F(OkxParserTest, AllocatesNothingPerMessageAfterFirstSight) {
     EventBatch out;
     std::size_t messages = 0;
     std::size_t first_sight_allocations = 0;
-    for (const Line &l : lines) {
-      if (l.kind != Line::Kind::Received)
+    for (const Record &l : lines) {
+      if (l.kind != RecordKind::WsText)
         continue;
       const std::size_t known = registry.size();
       out.clear();
-      g_allocations.store(0);
-      g_count_allocations.store(true);
-      const ParseStatus st = parser.parse(l.view(), 0, out);
-      g_count_allocations.store(false);
-      const std::size_t allocations = g_allocations.load();
+      const std::size_t before = g_allocations.load();
+      const ParseStatus st = parser.parse(l.payload, 0, out);
+      const std::size_t allocations = g_allocations.load() - before;
       if (registry.size() == known) {
-        ASSERT_EQ(allocations, 0U) << "line " << l.number << " status " << to_cstring(st);
+        ASSERT_EQ(allocations, 0U) << "line " << l.line << " status " << to_cstring(st);
       } else {
         first_sight_allocations += allocations;
       }

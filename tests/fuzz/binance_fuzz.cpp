@@ -6,20 +6,17 @@
 //  - Ok output is well framed: BookBegin, exactly `levels` BookLevels, BookEnd; or a single
 //    Bbo/Trade event; every event of the venue and a registered instrument.
 // Symbols are registered with default instruments; the registry is renewed now and then so
-// a long fuzzing run does not grow it without bound.
+// a long fuzzing run does not grow it without bound. The checks are shared with the other
+// venues: tests/support/fuzz_parser_target.hpp.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <string_view>
-#include <vector>
-
-#include <simdjson.h>
 
 #include "feedhandler/event_batch.hpp"
 #include "feedhandler/instrument_registry.hpp"
 #include "feedhandler/venues/binance.hpp"
+#include "tests/support/fuzz_parser_target.hpp"
 
 extern "C" const char *const fh_fuzz_seed_files[] = {
     "binance/cryptofeed/spot_2021-10-12_ws.txt.gz",
@@ -36,13 +33,8 @@ extern "C" const char *const fh_fuzz_seed_files[] = {
 
 namespace {
 
-using fh::EventType;
-using fh::ParseStatus;
-
-void require(bool ok) {
-  if (!ok)
-    std::abort();
-}
+using fh::test::check_output;
+using fh::test::Framing;
 
 struct State {
   fh::InstrumentRegistry registry;
@@ -50,31 +42,6 @@ struct State {
   fh::venues::BinanceParser usdm{fh::Venue::BinanceUsdm, registry};
   fh::EventBatch batch;
 };
-
-void check(ParseStatus st, const State &s, fh::Venue venue, std::size_t before) {
-  const fh::EventBatch &b = s.batch;
-  if (st != ParseStatus::Ok) {
-    require(st != ParseStatus::kCount);
-    require(b.size() == before);
-    return;
-  }
-  require(b.size() > before);
-  for (std::size_t i = before; i < b.size(); ++i) {
-    require(b[i].venue == venue);
-    require(b[i].instrument < s.registry.size());
-    require(b[i].recv_ts_ns == 1);
-  }
-  const fh::Event &first = b[before];
-  if (first.type == EventType::BookBegin) {
-    require(b.size() == before + first.begin.levels + 2);
-    for (std::size_t i = before + 1; i + 1 < b.size(); ++i)
-      require(b[i].type == EventType::BookLevel);
-    require(b[b.size() - 1].type == EventType::BookEnd);
-  } else {
-    require(first.type == EventType::Bbo || first.type == EventType::Trade);
-    require(b.size() == before + 1);
-  }
-}
 
 } // namespace
 
@@ -84,20 +51,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     state = std::make_unique<State>();
   State &s = *state;
 
-  std::vector<char> buf(size + simdjson::SIMDJSON_PADDING, '}');
-  if (size != 0)
-    std::memcpy(buf.data(), data, size);
-  const std::string_view frame(buf.data(), size);
+  const fh::test::PaddedInput input(data, size);
+  const std::string_view frame = input.frame();
 
   // Keep a few events of an earlier frame in the batch so "unchanged" is a real check.
   if (s.batch.size() > 2048)
     s.batch.clear();
   std::size_t before = s.batch.size();
-  check(s.spot.parse(frame, 1, s.batch, "BTCUSDT"), s, fh::Venue::BinanceSpot, before);
+  check_output(s.spot.parse(frame, 1, s.batch, "BTCUSDT"), s.batch, fh::Venue::BinanceSpot,
+               s.registry, before, Framing::OneGroup);
   before = s.batch.size();
-  check(s.usdm.parse(frame, 1, s.batch), s, fh::Venue::BinanceUsdm, before);
+  check_output(s.usdm.parse(frame, 1, s.batch), s.batch, fh::Venue::BinanceUsdm, s.registry, before,
+               Framing::OneGroup);
   before = s.batch.size();
-  check(s.usdm.parse_depth_snapshot(frame, "BTCUSDT", 1, s.batch), s, fh::Venue::BinanceUsdm,
-        before);
+  check_output(s.usdm.parse_depth_snapshot(frame, "BTCUSDT", 1, s.batch), s.batch,
+               fh::Venue::BinanceUsdm, s.registry, before, Framing::OneGroup);
   return 0;
 }
