@@ -23,6 +23,7 @@
 #include "feedhandler/wss_connection.hpp"
 #include "net/tls_context.hpp"
 #include "net/uring_reactor.hpp"
+#include "tests/support/live_helpers.hpp"
 #include "tests/support/replay_helpers.hpp"
 #include "tests/support/test_certs.hpp"
 #include "tests/support/venue_process.hpp"
@@ -62,16 +63,6 @@ struct Feed {
   }
 };
 
-// Reactor events -> the one connection.
-struct Dispatch {
-  WssConnection<Feed>* c;
-  void on_connected(net::ConnId id) { c->on_connected(id); }
-  void on_data(net::ConnId id, net::RecvBuffer b, std::int64_t ns) { c->on_data(id, b, ns); }
-  void on_no_data(net::ConnId) {}
-  void on_closed(net::ConnId id, net::CloseReason r, int e) { c->on_closed(id, r, e); }
-  void on_timer(net::TimerId, std::uint64_t) {}
-};
-
 TEST(LiveOkxTest, BooksOverTlsAndWebSocketMatchEveryVenueChecksum) {
   TestCerts certs;
   ASSERT_EQ(certs.error(), "");
@@ -88,40 +79,11 @@ TEST(LiveOkxTest, BooksOverTlsAndWebSocketMatchEveryVenueChecksum) {
   auto fetcher_or = RestFetcher::start({certs.ca()});
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<RestFetcher>>(fetcher_or));
   auto& fetcher = *std::get<std::unique_ptr<RestFetcher>>(fetcher_or);
-  auto http = capture::CaptureFile::open(data_path(kHttp));
-  ASSERT_TRUE(std::holds_alternative<capture::CaptureFile>(http));
-  std::size_t requested = 0, instruments = 0;
-  for (const auto& r : std::get<capture::CaptureFile>(http).records()) {
-    if (r.kind != capture::RecordKind::Http) continue;
-    const std::string url(r.url);
-    fetcher.submit({requested++, base + url.substr(url.find('/', 8)), 5000});
-  }
-  for (std::size_t got = 0; got < requested;) {
-    RestResponse resp;
-    if (!fetcher.poll(resp)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      continue;
-    }
-    ++got;
-    ASSERT_TRUE(resp.ok()) << resp.url << ": " << resp.status << " " << resp.error;
-    const auto n = venues::load_metadata(Venue::Okx, resp.url, resp.body, registry);
-    ASSERT_TRUE(n.has_value()) << resp.url;
-    instruments += *n;
-  }
+  const std::size_t instruments = load_metadata_via_rest(fetcher, base, kHttp, Venue::Okx, registry);
   EXPECT_GT(instruments, 100u);
 
   // The connection plan for the recording's instruments and channels.
-  auto ws = capture::CaptureFile::open(data_path(kWs));
-  ASSERT_TRUE(std::holds_alternative<capture::CaptureFile>(ws));
-  std::set<std::string> natives;
-  for (const auto& r : std::get<capture::CaptureFile>(ws).records()) {
-    if (r.kind != capture::RecordKind::WsSent) continue;
-    for (std::size_t at = r.payload.find("\"instId\":\""); at != std::string_view::npos;
-         at = r.payload.find("\"instId\":\"", at + 1)) {
-      const std::size_t start = at + 10;
-      natives.emplace(r.payload.substr(start, r.payload.find('"', start) - start));
-    }
-  }
+  const auto natives = recorded_okx_natives(kWs);
   venues::SubscriptionSet subs;
   subs.natives.assign(natives.begin(), natives.end());
   subs.okx_book_channel = "books-l2-tbt";
@@ -151,7 +113,7 @@ TEST(LiveOkxTest, BooksOverTlsAndWebSocketMatchEveryVenueChecksum) {
   feed.conn = &conn;
   std::string error;
   ASSERT_TRUE(conn.start(error)) << error;
-  Dispatch d{&conn};
+  Dispatch<WssConnection<Feed>> d{&conn};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!feed.closed && std::chrono::steady_clock::now() < deadline)
     reactor.run_once(d, std::chrono::milliseconds(50));

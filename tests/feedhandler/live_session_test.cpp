@@ -22,6 +22,7 @@
 #include "feedhandler/venues/venue_session.hpp"
 #include "net/tls_context.hpp"
 #include "net/uring_reactor.hpp"
+#include "tests/support/live_helpers.hpp"
 #include "tests/support/replay_helpers.hpp"
 #include "tests/support/test_certs.hpp"
 #include "tests/support/venue_process.hpp"
@@ -43,51 +44,6 @@ struct Transitions {
 
 using Session = venues::VenueSession<FusedPipeline<Transitions>>;
 
-struct Dispatch {
-  Session* s;
-  void on_connected(net::ConnId id) { s->connection().on_connected(id); }
-  void on_data(net::ConnId id, net::RecvBuffer b, std::int64_t ns) { s->connection().on_data(id, b, ns); }
-  void on_no_data(net::ConnId) {}
-  void on_closed(net::ConnId id, net::CloseReason r, int e) { s->connection().on_closed(id, r, e); }
-  void on_timer(net::TimerId, std::uint64_t) {}
-};
-
-void load_okx_metadata(RestFetcher& fetcher, const std::string& base, InstrumentRegistry& registry) {
-  auto http = capture::CaptureFile::open(data_path(kHttp));
-  ASSERT_TRUE(std::holds_alternative<capture::CaptureFile>(http));
-  std::size_t requested = 0;
-  for (const auto& r : std::get<capture::CaptureFile>(http).records()) {
-    if (r.kind != capture::RecordKind::Http) continue;
-    const std::string url(r.url);
-    fetcher.submit({requested++, base + url.substr(url.find('/', 8)), 5000});
-  }
-  for (std::size_t got = 0; got < requested;) {
-    RestResponse resp;
-    if (!fetcher.poll(resp)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      continue;
-    }
-    ++got;
-    ASSERT_TRUE(resp.ok()) << resp.url << ": " << resp.error;
-    ASSERT_TRUE(venues::load_metadata(Venue::Okx, resp.url, resp.body, registry).has_value());
-  }
-}
-
-std::vector<std::string> recorded_okx_natives() {
-  auto ws = capture::CaptureFile::open(data_path(kWs));
-  EXPECT_TRUE(std::holds_alternative<capture::CaptureFile>(ws));
-  std::set<std::string> natives;
-  for (const auto& r : std::get<capture::CaptureFile>(ws).records()) {
-    if (r.kind != capture::RecordKind::WsSent) continue;
-    for (std::size_t at = r.payload.find("\"instId\":\""); at != std::string_view::npos;
-         at = r.payload.find("\"instId\":\"", at + 1)) {
-      const std::size_t start = at + 10;
-      natives.emplace(r.payload.substr(start, r.payload.find('"', start) - start));
-    }
-  }
-  return {natives.begin(), natives.end()};
-}
-
 TEST(LiveSessionTest, OkxSessionSurvivesAForcedCloseAndEveryBookResyncs) {
   TestCerts certs;
   ASSERT_EQ(certs.error(), "");
@@ -102,10 +58,10 @@ TEST(LiveSessionTest, OkxSessionSurvivesAForcedCloseAndEveryBookResyncs) {
   auto fetcher_or = RestFetcher::start({certs.ca()});
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<RestFetcher>>(fetcher_or));
   auto& fetcher = *std::get<std::unique_ptr<RestFetcher>>(fetcher_or);
-  load_okx_metadata(fetcher, "https://127.0.0.1:" + port, registry);
+  EXPECT_GT(load_metadata_via_rest(fetcher, "https://127.0.0.1:" + port, kHttp, Venue::Okx, registry), 0u);
 
   venues::SubscriptionSet subs;
-  subs.natives = recorded_okx_natives();
+  subs.natives = recorded_okx_natives(kWs);
   subs.okx_book_channel = "books-l2-tbt";
   venues::SessionOptions so;
   so.venue = Venue::Okx;
@@ -131,7 +87,7 @@ TEST(LiveSessionTest, OkxSessionSurvivesAForcedCloseAndEveryBookResyncs) {
 
   // Until the second connection has carried the rest of the capture: fh-venue sends every
   // remaining frame, then waits; stop when no frame came for a while after the reconnect.
-  Dispatch d{&session};
+  Dispatch<WssConnection<Session>> d{&session.connection()};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   std::uint64_t last_messages = 0;
   auto quiet_since = std::chrono::steady_clock::now();
@@ -245,7 +201,7 @@ TEST(LiveSessionTest, BinanceSessionSyncsFromRestSnapshotsFetchedWhileTheStreamB
                   pipeline, so);
   std::string error;
   ASSERT_TRUE(session.start(error)) << error;
-  Dispatch d{&session};
+  Dispatch<WssConnection<Session>> d{&session.connection()};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     reactor.run_once(d, std::chrono::milliseconds(5));
