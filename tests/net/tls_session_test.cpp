@@ -2,8 +2,9 @@
 // TlsContext + TlsSession over memory BIOs: both ends run in this process and the test moves
 // the ciphertext between them (the reactor's job in production); one case uses a real
 // loopback TCP connection instead. Certificates are made at run time with the `openssl`
-// command-line tool in a temporary directory: a test CA, a server certificate for localhost +
-// 127.0.0.1 signed by it, one for another host name signed by it, and a self-signed one.
+// command-line tool in a temporary directory (fh::test::TestCerts): a test CA, a server
+// certificate for localhost + 127.0.0.1 signed by it, one for another host name signed by it,
+// a self-signed one, and a directory holding the CA under its `openssl rehash` name.
 // The application data is real recorded OKX traffic (data/okx/cryptofeed/
 // books-l2-tbt_2022-02-27_ws.txt.gz), read with zlib. Expected failure reasons are OpenSSL's
 // own strings for the X509 error codes (X509_verify_cert_error_string), not our output.
@@ -23,7 +24,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -36,6 +36,7 @@
 
 #include "net/tls_context.hpp"
 #include "net/tls_session.hpp"
+#include "tests/support/test_certs.hpp"
 
 namespace {
 
@@ -177,28 +178,6 @@ RecordedFrames load_frames() {
   return out;
 }
 
-// ---- certificates -------------------------------------------------------------------------
-constexpr const char *kOpensslConfig = R"([req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = unused
-[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[localhost]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost,IP:127.0.0.1
-[other]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:other.fh.test
-)";
-
 std::string read_text(const std::string &path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -263,49 +242,17 @@ class TlsSessionTest : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
     frames_ = new RecordedFrames(load_frames());
-    const char *tmp = std::getenv("TMPDIR");
-    std::string tmpl =
-        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/fh_tls_test_XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      setup_error_ = new std::string("mkdtemp failed for " + tmpl);
-      return;
-    }
-    dir_ = new std::string(tmpl);
-    std::ofstream(*dir_ + "/fh.cnf") << kOpensslConfig;
-    const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    const std::string cmds[] = {
-        "openssl req -x509 -config fh.cnf -extensions ca" + ec +
-            " -keyout ca.key -out ca.pem -days 2 -subj '/CN=fh test CA'",
-        "openssl req -new -config fh.cnf" + ec +
-            " -keyout server.key -out server.csr -subj '/CN=localhost'",
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2"
-        " -extfile fh.cnf -extensions localhost -out server.pem",
-        "openssl req -new -config fh.cnf" + ec +
-            " -keyout other.key -out other.csr -subj '/CN=other.fh.test'",
-        "openssl x509 -req -in other.csr -CA ca.pem -CAkey ca.key -set_serial 3 -days 2"
-        " -extfile fh.cnf -extensions other -out other.pem",
-        "openssl req -x509 -config fh.cnf -extensions localhost" + ec +
-            " -keyout self.key -out self.pem -days 2 -subj '/CN=localhost'",
-        "mkdir cadir && cp ca.pem cadir/ && openssl rehash cadir",
-    };
-    for (const auto &c : cmds) {
-      const std::string full = "cd '" + *dir_ + "' && " + c + " >>openssl.log 2>&1";
-      if (std::system(full.c_str()) != 0) {
-        setup_error_ = new std::string("failed: " + c + "\n" + read_text(*dir_ + "/openssl.log"));
-        return;
-      }
-    }
+    certs_ = new fh::test::TestCerts();
+    if (!certs_->error().empty())
+      setup_error_ =
+          new std::string(certs_->error() + "\n" + read_text(certs_->file("openssl.log")));
   }
 
   static void TearDownTestSuite() {
-    if (dir_ != nullptr) {
-      std::error_code ec;
-      std::filesystem::remove_all(*dir_, ec);
-    }
-    delete dir_;
+    delete certs_; // removes the certificate directory
     delete setup_error_;
     delete frames_;
-    dir_ = nullptr;
+    certs_ = nullptr;
     setup_error_ = nullptr;
     frames_ = nullptr;
   }
@@ -315,13 +262,13 @@ protected:
     ASSERT_TRUE(frames_->error.empty()) << frames_->error;
   }
 
-  static std::string file(const char *name) { return *dir_ + "/" + name; }
+  static std::string file(const char *name) { return certs_->file(name); }
   static const std::string &frame() { return frames_->first_book; }
   static const std::string &big_frame() { return frames_->longest; }
 
   static TlsClientConfig trusting_test_ca() {
     TlsClientConfig c;
-    c.ca_file = file("ca.pem");
+    c.ca_file = certs_->ca();
     return c;
   }
   static TlsServerConfig server_config(const char *cert = "server.pem",
@@ -382,12 +329,12 @@ protected:
     EXPECT_EQ(client.close(), TlsStatus::Error);
   }
 
-  static std::string *dir_;
+  static fh::test::TestCerts *certs_;
   static std::string *setup_error_;
   static RecordedFrames *frames_;
 };
 
-std::string *TlsSessionTest::dir_ = nullptr;
+fh::test::TestCerts *TlsSessionTest::certs_ = nullptr;
 std::string *TlsSessionTest::setup_error_ = nullptr;
 RecordedFrames *TlsSessionTest::frames_ = nullptr;
 
@@ -556,7 +503,7 @@ TEST_F(TlsSessionTest, TrustsTestCaFromConfiguredFileOrDirectory) {
   auto a = connected(from_file, sctx);
   EXPECT_TRUE(a.client.handshake_done());
   TlsClientConfig cc;
-  cc.ca_dir = file("cadir"); // hashed by `openssl rehash`
+  cc.ca_dir = certs_->ca_dir(); // hashed by `openssl rehash`
   TlsContext from_dir = client_ctx(cc);
   auto b = connected(from_dir, sctx);
   EXPECT_TRUE(b.client.handshake_done());

@@ -1,7 +1,8 @@
 #pragma once
 // Certificates made at run time with the `openssl` command-line tool (nothing checked in):
 // a test CA, a leaf for localhost + 127.0.0.1 signed by it, a leaf for another host name,
-// and a self-signed localhost certificate (an unknown CA). Removed with the object.
+// a self-signed localhost certificate (an unknown CA), and a directory holding the CA under
+// its `openssl rehash` name (for a client trusting a CA directory). Removed with the object.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -53,6 +54,7 @@ subjectAltName = DNS:other.fh.test
         " -extfile fh.cnf -extensions other -out other.pem",
         "openssl req -x509 -config fh.cnf -extensions localhost" + ec +
             " -keyout self.key -out self.pem -days 2 -subj '/CN=localhost'",
+        "mkdir cadir && cp ca.pem cadir/ && openssl rehash cadir",
     };
     for (const auto& c : cmds) {
       const std::string full = "cd '" + dir_ + "' && " + c + " >>openssl.log 2>&1";
@@ -74,6 +76,7 @@ subjectAltName = DNS:other.fh.test
   const std::string& error() const { return error_; } // "" when every certificate was made
   std::string file(const char* name) const { return dir_ + "/" + name; }
   std::string ca() const { return file("ca.pem"); }
+  std::string ca_dir() const { return file("cadir"); } // ca.pem plus its <hash>.0 link
   std::string localhost_cert() const { return file("server.pem"); }
   std::string localhost_key() const { return file("server.key"); }
   std::string other_cert() const { return file("other.pem"); }

@@ -19,8 +19,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -30,6 +28,7 @@
 #include "feedhandler/capture.hpp"
 #include "net/tls_context.hpp"
 #include "net/tls_session.hpp"
+#include "tests/support/test_certs.hpp"
 #include "tests/support/venue_process.hpp"
 
 
@@ -43,22 +42,6 @@ const std::string kOkxWs = kData + "/okx/cryptofeed/books-l2-tbt_2022-02-27_ws.t
 const std::string kOkxHttp = kData + "/okx/cryptofeed/instruments_2022-02-27_http.txt.gz";
 const std::string kKrakenWs = kData + "/kraken/cryptofeed/book1000_2021-04-17_ws.txt.gz";
 using fh::test::VenueProcess;
-
-constexpr const char *kOpensslConfig = R"([req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = unused
-[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[localhost]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost,IP:127.0.0.1
-)";
 
 // What a capture recorded for one connection.
 struct Recorded {
@@ -272,31 +255,13 @@ protected:
     okx_ = new Recorded(load_recorded(kOkxWs));
     okx_http_ = new Recorded(load_recorded(kOkxHttp));
     kraken_ = new Recorded(load_recorded(kKrakenWs));
-    const char *tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/fh_venue_test_XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      setup_error_ = new std::string("mkdtemp failed");
+    certs_ = new fh::test::TestCerts();
+    if (!certs_->error().empty()) {
+      setup_error_ = new std::string(certs_->error());
       return;
     }
-    dir_ = new std::string(tmpl);
-    std::ofstream(*dir_ + "/fh.cnf") << kOpensslConfig;
-    const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    const std::string cmds[] = {
-        "openssl req -x509 -config fh.cnf -extensions ca" + ec +
-            " -keyout ca.key -out ca.pem -days 2 -subj '/CN=fh venue test CA'",
-        "openssl req -new -config fh.cnf" + ec + " -keyout server.key -out server.csr -subj '/CN=localhost'",
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2"
-        " -extfile fh.cnf -extensions localhost -out server.pem",
-    };
-    for (const auto &c : cmds) {
-      const std::string full = "cd '" + *dir_ + "' && " + c + " >>openssl.log 2>&1";
-      if (std::system(full.c_str()) != 0) {
-        setup_error_ = new std::string("failed: " + c);
-        return;
-      }
-    }
     fh::net::TlsClientConfig cc;
-    cc.ca_file = *dir_ + "/ca.pem";
+    cc.ca_file = certs_->ca();
     auto ctx = fh::net::TlsContext::client(cc);
     if (auto *e = std::get_if<fh::net::TlsError>(&ctx)) {
       setup_error_ = new std::string(e->message);
@@ -305,17 +270,14 @@ protected:
     client_ctx_ = new fh::net::TlsContext(std::move(std::get<fh::net::TlsContext>(ctx)));
   }
   static void TearDownTestSuite() {
-    if (dir_ != nullptr) {
-      std::error_code ec;
-      std::filesystem::remove_all(*dir_, ec);
-    }
-    delete dir_;
+    delete certs_; // removes the certificate directory (and venue.log in it)
     delete setup_error_;
     delete client_ctx_;
     delete okx_;
     delete okx_http_;
     delete kraken_;
-    dir_ = setup_error_ = nullptr;
+    certs_ = nullptr;
+    setup_error_ = nullptr;
     client_ctx_ = nullptr;
     okx_ = okx_http_ = kraken_ = nullptr;
   }
@@ -330,12 +292,12 @@ protected:
 
   // Starts fh-venue on the OKX capture (+ instruments) with extra arguments.
   void start_okx(VenueProcess &v, std::vector<std::string> extra) {
-    std::vector<std::string> args{"--listen", "127.0.0.1:0", "--cert", *dir_ + "/server.pem",
-                                  "--key", *dir_ + "/server.key", "--pace", "flat"};
+    std::vector<std::string> args{"--listen", "127.0.0.1:0", "--cert", certs_->localhost_cert(),
+                                  "--key", certs_->localhost_key(), "--pace", "flat"};
     args.insert(args.end(), extra.begin(), extra.end());
     args.push_back(kOkxWs);
     args.push_back(kOkxHttp);
-    ASSERT_EQ(v.start(args, *dir_ + "/venue.log"), "");
+    ASSERT_EQ(v.start(args, certs_->file("venue.log")), "");
   }
 
   // Connects, upgrades on the recorded OKX path and sends the recorded subscribes.
@@ -361,7 +323,7 @@ protected:
     return {in.substr(0, in.find("\r\n")), in.substr(end + 4)};
   }
 
-  static inline std::string *dir_ = nullptr;
+  static inline fh::test::TestCerts *certs_ = nullptr;
   static inline std::string *setup_error_ = nullptr;
   static inline fh::net::TlsContext *client_ctx_ = nullptr;
   static inline Recorded *okx_ = nullptr;
@@ -582,9 +544,9 @@ TEST_F(FhVenueTest, HttpsServesRecordedBodiesByteIdenticalAnd404Otherwise) {
 
 TEST_F(FhVenueTest, KrakenBookCaptureStreamsEveryRecordedFrame) {
   VenueProcess v;
-  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--cert", *dir_ + "/server.pem", "--key",
-                                *dir_ + "/server.key", "--exit-when-done", kKrakenWs};
-  ASSERT_EQ(v.start(args, *dir_ + "/venue.log"), "");
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--cert", certs_->localhost_cert(), "--key",
+                                certs_->localhost_key(), "--exit-when-done", kKrakenWs};
+  ASSERT_EQ(v.start(args, certs_->file("venue.log")), "");
   EXPECT_NE(v.ready_line().find("\"wss_url\":\"wss://127.0.0.1:" + std::to_string(v.port()) + "/\""),
             std::string::npos)
       << v.ready_line();
@@ -606,10 +568,10 @@ namespace {
 // ({"as":...,"bs":...}) with the recorded updates after it, all in recorded order.
 TEST_F(FhVenueTest, KrakenReconnectStartsEachBookWithItsRecordedSnapshot) {
   VenueProcess v;
-  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--cert", *dir_ + "/server.pem", "--key",
-                                *dir_ + "/server.key", "--fault", "close-after=300",
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--cert", certs_->localhost_cert(), "--key",
+                                certs_->localhost_key(), "--fault", "close-after=300",
                                 "--exit-when-done", kKrakenWs};
-  ASSERT_EQ(v.start(args, *dir_ + "/venue.log"), "");
+  ASSERT_EQ(v.start(args, certs_->file("venue.log")), "");
   {
     TlsClient tls;
     WsClient ws(tls);
