@@ -204,6 +204,10 @@ std::string_view ping_text(Venue v, KrakenApi api) noexcept {
 }
 
 bool is_keepalive_text(Venue v, std::string_view text) noexcept {
+  // Called on every received message: keep-alives are a few dozen bytes, so a long message
+  // (every book update) is rejected without scanning it.
+  constexpr std::size_t kMaxKeepalive = 96;
+  if (text.size() > kMaxKeepalive) return false;
   switch (v) {
   case Venue::Okx: return text == "pong";
   case Venue::Kraken:

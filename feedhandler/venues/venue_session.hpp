@@ -43,8 +43,7 @@ struct SessionOptions {
 struct SessionCounters {
   std::uint64_t connects = 0;       // connection attempts
   std::uint64_t opens = 0;          // WebSocket handshakes completed
-  std::uint64_t reconnects = 0;     // opens after the first
-  std::uint64_t resubscribes = 0;   // subscribe rounds after the first
+  std::uint64_t subscribe_rounds = 0; // opens that sent subscribe requests
   std::uint64_t disconnects = 0;
   std::uint64_t snapshots_requested = 0;
   std::uint64_t snapshots_fetched = 0;
@@ -54,6 +53,9 @@ struct SessionCounters {
   std::uint64_t keepalives_received = 0;
   std::uint64_t parse_errors = 0;
   std::uint64_t no_data_timeouts = 0;
+
+  std::uint64_t reconnects() const noexcept { return opens > 0 ? opens - 1 : 0; }
+  std::uint64_t resubscribes() const noexcept { return subscribe_rounds > 0 ? subscribe_rounds - 1 : 0; }
 };
 
 template <class Pipeline> class VenueSession {
@@ -110,10 +112,7 @@ public:
   // ---- WssConnection handler ----
   void on_open() {
     ++counters_.opens;
-    if (counters_.opens > 1) {
-      ++counters_.reconnects;
-      if (!options_.plan.subscribe_messages.empty()) ++counters_.resubscribes;
-    }
+    if (!options_.plan.subscribe_messages.empty()) ++counters_.subscribe_rounds;
     opened_ns_ = shm::realtime_ns();
     last_data_ns_ = opened_ns_;
     next_subscribe_ = 0;

@@ -96,14 +96,10 @@ TEST(LiveOkxTest, BooksOverTlsAndWebSocketMatchEveryVenueChecksum) {
   BookBuilder builder(registry);
   NullPublisher none;
   FusedPipeline<NullPublisher> pipeline(builder, none);
-  auto reactor_or = net::UringReactor::create({});
-  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<net::UringReactor>>(reactor_or));
-  auto& reactor = *std::get<std::unique_ptr<net::UringReactor>>(reactor_or);
-  net::TlsClientConfig tc;
-  tc.ca_file = certs.ca();
-  auto ctx_or = net::TlsContext::client(tc);
-  ASSERT_TRUE(std::holds_alternative<net::TlsContext>(ctx_or));
-  const net::TlsContext& ctx = std::get<net::TlsContext>(ctx_or);
+  LiveClient client = make_live_client(certs.ca());
+  ASSERT_TRUE(client.ok());
+  auto& reactor = *client.reactor;
+  const net::TlsContext& ctx = *client.tls;
 
   Feed feed;
   feed.parsers = &parsers;

@@ -73,14 +73,10 @@ TEST(LiveSessionTest, OkxSessionSurvivesAForcedCloseAndEveryBookResyncs) {
   BookBuilder builder(registry);
   Transitions seen;
   FusedPipeline<Transitions> pipeline(builder, seen);
-  auto reactor_or = net::UringReactor::create({});
-  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<net::UringReactor>>(reactor_or));
-  auto& reactor = *std::get<std::unique_ptr<net::UringReactor>>(reactor_or);
-  net::TlsClientConfig tc;
-  tc.ca_file = certs.ca();
-  auto ctx_or = net::TlsContext::client(tc);
-  ASSERT_TRUE(std::holds_alternative<net::TlsContext>(ctx_or));
-  Session session(reactor, std::get<net::TlsContext>(ctx_or), nullptr, registry, parsers, builder,
+  LiveClient client = make_live_client(certs.ca());
+  ASSERT_TRUE(client.ok());
+  auto& reactor = *client.reactor;
+  Session session(reactor, *client.tls, nullptr, registry, parsers, builder,
                   pipeline, so);
   std::string error;
   ASSERT_TRUE(session.start(error)) << error;
@@ -98,14 +94,14 @@ TEST(LiveSessionTest, OkxSessionSurvivesAForcedCloseAndEveryBookResyncs) {
     if (c.messages != last_messages) {
       last_messages = c.messages;
       quiet_since = std::chrono::steady_clock::now();
-    } else if (c.reconnects >= 1 && std::chrono::steady_clock::now() - quiet_since > std::chrono::milliseconds(500)) {
+    } else if (c.reconnects() >= 1 && std::chrono::steady_clock::now() - quiet_since > std::chrono::milliseconds(500)) {
       break;
     }
   }
   const auto& c = session.counters();
   EXPECT_EQ(c.disconnects, 1u) << session.connection().last_error();
-  EXPECT_EQ(c.reconnects, 1u);
-  EXPECT_EQ(c.resubscribes, 1u);
+  EXPECT_EQ(c.reconnects(), 1u);
+  EXPECT_EQ(c.resubscribes(), 1u);
   EXPECT_EQ(c.parse_errors, 0u);
   EXPECT_GT(c.messages, 3777u - 1000u); // both connections carried frames
 
@@ -190,14 +186,10 @@ TEST(LiveSessionTest, BinanceSessionSyncsFromRestSnapshotsFetchedWhileTheStreamB
   BookBuilder builder(registry);
   Transitions seen;
   FusedPipeline<Transitions> pipeline(builder, seen);
-  auto reactor_or = net::UringReactor::create({});
-  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<net::UringReactor>>(reactor_or));
-  auto& reactor = *std::get<std::unique_ptr<net::UringReactor>>(reactor_or);
-  net::TlsClientConfig tc;
-  tc.ca_file = certs.ca();
-  auto ctx_or = net::TlsContext::client(tc);
-  ASSERT_TRUE(std::holds_alternative<net::TlsContext>(ctx_or));
-  Session session(reactor, std::get<net::TlsContext>(ctx_or), &fetcher, registry, parsers, builder,
+  LiveClient client = make_live_client(certs.ca());
+  ASSERT_TRUE(client.ok());
+  auto& reactor = *client.reactor;
+  Session session(reactor, *client.tls, &fetcher, registry, parsers, builder,
                   pipeline, so);
   std::string error;
   ASSERT_TRUE(session.start(error)) << error;

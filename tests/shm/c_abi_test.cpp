@@ -61,17 +61,11 @@ protected:
 
   // A writer with every real instrument in its directory.
   Writer* create(const WriterOptions& o) {
-    auto created = Writer::create(o);
-    if (auto* e = std::get_if<CreateError>(&created)) {
-      ADD_FAILURE() << e->message;
-      return nullptr;
-    }
-    writers_.push_back(std::make_unique<Writer>(std::move(std::get<Writer>(created))));
-    Writer* w = writers_.back().get();
-    const InstrumentRegistry& reg = *real_market().registry;
-    for (std::uint32_t id = 0; id < reg.size(); ++id)
-      EXPECT_EQ(w->add_instrument(test::info_of(reg.at(id))), WriteStatus::Ok);
-    return w;
+    auto w = test::create_writer(o);
+    if (!w) return nullptr;
+    test::add_real_instruments(*w);
+    writers_.push_back(std::move(w));
+    return writers_.back().get();
   }
 
   Handle open() {

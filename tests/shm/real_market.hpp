@@ -11,6 +11,7 @@
 //    exchangeInfo decimals. After each applied diff it keeps the sorted top kTopN of each side.
 // Everything is computed here, independently of shm/, so the expected values of a round trip
 // through a segment come from the venue's bytes, not from our own output.
+#include <gtest/gtest.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -273,6 +274,23 @@ inline const RealMarket& real_market() {
     std::abort();
   }
   return market;
+}
+
+// Creates a writer; nullptr (and a test failure naming the reason) if create() failed.
+inline std::unique_ptr<Writer> create_writer(const WriterOptions& o) {
+  auto created = Writer::create(o);
+  if (auto* e = std::get_if<CreateError>(&created)) {
+    ADD_FAILURE() << e->message;
+    return nullptr;
+  }
+  return std::make_unique<Writer>(std::move(std::get<Writer>(created)));
+}
+
+// Puts every instrument of the real market into the writer's directory.
+inline void add_real_instruments(Writer& w) {
+  const InstrumentRegistry& reg = *real_market().registry;
+  for (std::uint32_t id = 0; id < reg.size(); ++id)
+    EXPECT_EQ(w.add_instrument(info_of(reg.at(id))), WriteStatus::Ok);
 }
 
 } // namespace fh::shm::test

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -13,6 +15,7 @@
 #include "feedhandler/capture.hpp"
 #include "feedhandler/rest_fetcher.hpp"
 #include "feedhandler/venues/dispatch.hpp"
+#include "net/tls_context.hpp"
 #include "net/uring_reactor.hpp"
 #include "tests/support/replay_helpers.hpp"
 
@@ -73,6 +76,27 @@ inline std::vector<std::string> recorded_okx_natives(const std::string& ws_captu
     }
   }
   return {natives.begin(), natives.end()};
+}
+
+// The client side of a live test: a reactor and a TLS context trusting the test CA. ok()
+// is false (with a test failure saying why) if either could not be made.
+struct LiveClient {
+  std::unique_ptr<net::UringReactor> reactor;
+  std::optional<net::TlsContext> tls;
+  bool ok() const { return reactor != nullptr && tls.has_value(); }
+};
+
+inline LiveClient make_live_client(const std::string& ca_file) {
+  LiveClient c;
+  auto reactor = net::UringReactor::create({});
+  if (auto* e = std::get_if<net::NetError>(&reactor)) ADD_FAILURE() << e->message;
+  else c.reactor = std::move(std::get<std::unique_ptr<net::UringReactor>>(reactor));
+  net::TlsClientConfig tc;
+  tc.ca_file = ca_file;
+  auto ctx = net::TlsContext::client(tc);
+  if (auto* e = std::get_if<net::TlsError>(&ctx)) ADD_FAILURE() << e->message;
+  else c.tls.emplace(std::move(std::get<net::TlsContext>(ctx)));
+  return c;
 }
 
 } // namespace fh::test

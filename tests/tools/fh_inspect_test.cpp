@@ -292,12 +292,9 @@ protected:
   }
 
   Writer* create(const WriterOptions& o) {
-    auto created = Writer::create(o);
-    if (auto* e = std::get_if<CreateError>(&created)) {
-      ADD_FAILURE() << e->message;
-      return nullptr;
-    }
-    writers_.push_back(std::make_unique<Writer>(std::move(std::get<Writer>(created))));
+    auto w = test::create_writer(o);
+    if (!w) return nullptr;
+    writers_.push_back(std::move(w));
     files_.push_back(std::string(kShmDir) + o.name);
     return writers_.back().get();
   }
