@@ -34,18 +34,24 @@ double thread_cpu_ns() {
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
 }
-std::vector<double> g_cpu; // CPU ns of the passes timed last
+// Wall and thread-CPU time of one call.
+struct Timing {
+  double wall_ns;
+  double cpu_ns;
+};
+template <class F> Timing time_once(F&& f) {
+  const double c0 = thread_cpu_ns();
+  const auto t0 = Clock::now();
+  f();
+  const double wall =
+      static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+  return {wall, thread_cpu_ns() - c0};
+}
 
+// Wall time of `passes` calls.
 template <class F> std::vector<double> time_passes(int passes, F&& pass) {
   std::vector<double> ns;
-  g_cpu.clear();
-  for (int i = 0; i < passes; ++i) {
-    const double c0 = thread_cpu_ns();
-    const auto t0 = Clock::now();
-    pass();
-    ns.push_back(static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
-    g_cpu.push_back(thread_cpu_ns() - c0);
-  }
+  for (int i = 0; i < passes; ++i) ns.push_back(time_once(pass).wall_ns);
   return ns;
 }
 
@@ -125,8 +131,7 @@ int run_pipeline(const PipelineArgs& a) {
   for (int i = 0; i < passes; ++i) {
     fused->reset();
     NullPublisher none;
-    const auto t = time_passes(1, [&] { fused->run_range(0, nb, none); });
-    book_ns.push_back(t[0]);
+    book_ns.push_back(time_once([&] { fused->run_range(0, nb, none); }).wall_ns);
   }
   std::uint64_t book_messages = 0;
   for (std::uint32_t id = 0; id < fused->builder().instrument_slots(); ++id)
@@ -145,9 +150,9 @@ int run_pipeline(const PipelineArgs& a) {
       return 2;
     }
     auto& o = *std::get<std::unique_ptr<ShmOutput>>(out);
-    const auto t = time_passes(1, [&] { fused->run_range(0, nb, o.publisher()); });
-    shm_ns.push_back(t[0]);
-    shm_cpu.push_back(g_cpu[0]);
+    const Timing t = time_once([&] { fused->run_range(0, nb, o.publisher()); });
+    shm_ns.push_back(t.wall_ns);
+    shm_cpu.push_back(t.cpu_ns);
   }
   // Throughput over every message of the inputs (trades, tickers too), fused and pipelined.
   fused->order() = all;
@@ -158,17 +163,16 @@ int run_pipeline(const PipelineArgs& a) {
     auto out = ShmOutput::open(so);
     auto& o = *std::get<std::unique_ptr<ShmOutput>>(out);
     const auto before = fused->totals().messages;
-    const auto t = time_passes(1, [&] { fused->run_range(0, all.size(), o.publisher()); });
+    const double t = time_once([&] { fused->run_range(0, all.size(), o.publisher()); }).wall_ns;
     messages = fused->totals().messages - before;
-    all_ns.push_back(t[0]);
+    all_ns.push_back(t);
   }
   std::vector<double> threaded_ns;
   for (int i = 0; i < passes; ++i) {
     threaded->reset();
     auto out = ShmOutput::open(so);
     auto& o = *std::get<std::unique_ptr<ShmOutput>>(out);
-    const auto t = time_passes(1, [&] { threaded->run(o.publisher()); });
-    threaded_ns.push_back(t[0]);
+    threaded_ns.push_back(time_once([&] { threaded->run(o.publisher()); }).wall_ns);
   }
 
   const double cpu = median(shm_cpu) / nbd;
@@ -197,7 +201,7 @@ int run_pipeline(const PipelineArgs& a) {
               "\"parse\":%.1f,\"book\":%.1f,\"shm\":%.1f},\"ratio_to_floor\":%.3f,"
               "\"cores\":{\"fused\":1,\"pipelined\":2,\"host\":%ld},\"pinned\":%s,\"cpu\":\"%s\"}\n",
               nb, static_cast<unsigned long long>(book_messages), static_cast<unsigned long long>(messages),
-              passes, published, cpu, mps, tmps, floor, parse - 0.0, booked - parse, published - booked,
+              passes, published, cpu, mps, tmps, floor, parse, booked - parse, published - booked,
               published / floor, host_cores, a.core >= 0 && pin.empty() ? "true" : "false",
               json_escape(cpu_model()).c_str());
   return sink == 0xdeadbeef ? 3 : 0; // keeps the floor walk from being optimised away
