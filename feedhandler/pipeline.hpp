@@ -11,7 +11,11 @@
 // `void observe(const Event&) noexcept`, called with every event before the builder sees it
 // (the shm publisher stages a batch's levels until its end says whether it was applied).
 // Templates, not virtual calls: the compiler sees the whole per-event path.
+//
+// Both also carry the builder's resync requests (a book went stale on a gap or checksum) back
+// to the ingest thread: pop_resync_request() is called there, where the session lives.
 #include <atomic>
+#include <cstdint>
 #include <string>
 #include <thread>
 
@@ -48,6 +52,9 @@ public:
   }
   void push(const Event& e) noexcept { deliver(e); }
   void finish() noexcept {}
+  bool pop_resync_request(std::uint32_t& instrument) noexcept {
+    return builder_->pop_resync_request(instrument);
+  }
 
 private:
   void deliver(const Event& e) noexcept { deliver_event(*builder_, *publisher_, e); }
@@ -84,7 +91,15 @@ public:
     book_thread_.join();
   }
 
+  // Ingest side: a book the book thread marked stale and wants resynced.
+  bool pop_resync_request(std::uint32_t& instrument) noexcept { return resync_.try_pop(instrument); }
+
   std::uint64_t full_spins() const noexcept { return full_spins_; }
+  // Resync requests lost because the ingest thread did not collect them (the book stays
+  // stale until the next reconnect resyncs it).
+  std::uint64_t resync_requests_dropped() const noexcept {
+    return resync_dropped_.load(std::memory_order_relaxed);
+  }
   const std::string& pin_error() const noexcept { return pin_error_; }
 
 private:
@@ -92,19 +107,31 @@ private:
     pin_error_ = pin_current_thread(core);
     auto deliver = [this](const Event& e) { deliver_event(*builder_, *publisher_, e); };
     for (;;) {
-      if (ring_.consume(256, deliver) != 0) continue;
+      if (ring_.consume(256, deliver) != 0) {
+        forward_resync_requests();
+        continue;
+      }
       if (stop_.load(std::memory_order_acquire)) {
         while (ring_.consume(256, deliver) != 0) {
         }
+        forward_resync_requests();
         return;
       }
       std::this_thread::yield();
     }
   }
 
+  void forward_resync_requests() noexcept {
+    std::uint32_t id = 0;
+    while (builder_->pop_resync_request(id))
+      if (!resync_.try_push(id)) resync_dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
+
   BookBuilder* builder_;
   Publisher* publisher_;
   SpscRing<Event> ring_;
+  SpscRing<std::uint32_t> resync_{1024};
+  std::atomic<std::uint64_t> resync_dropped_{0};
   std::atomic<bool> stop_{false};
   std::uint64_t full_spins_ = 0;
   std::string pin_error_;

@@ -11,9 +11,10 @@
 // so a stale book there recovers at the next reconnect (a per-instrument resubscribe is not
 // done yet).
 //
-// Threads: everything runs on the ingest thread that polls the reactor; with the fused
-// pipeline the builder's resync requests are read on that thread too. Call on_tick() every
-// few ms (timers, REST responses, paced subscribes).
+// Threads: everything runs on the ingest thread that polls the reactor. The session never
+// touches the builder (it may live on a book thread): events go into the pipeline, and the
+// builder's resync requests come back through pipeline.pop_resync_request(). Call on_tick()
+// every few ms (timers, REST responses, paced subscribes).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -61,10 +62,10 @@ struct SessionCounters {
 template <class Pipeline> class VenueSession {
 public:
   VenueSession(net::UringReactor& reactor, const net::TlsContext& tls, RestFetcher* rest,
-               InstrumentRegistry& registry, VenueParsers& parsers, BookBuilder& builder,
-               Pipeline& pipeline, SessionOptions options)
+               InstrumentRegistry& registry, VenueParsers& parsers, Pipeline& pipeline,
+               SessionOptions options)
       : options_(std::move(options)), profile_(&live_profile(options_.venue)), rest_(rest),
-        registry_(&registry), parsers_(&parsers), builder_(&builder), pipeline_(&pipeline),
+        registry_(&registry), parsers_(&parsers), pipeline_(&pipeline),
         conn_(reactor, tls, *this, *parse_wss_url(options_.plan.url)),
         backoff_(options_.backoff, options_.backoff_seed), pacer_(profile_->subscribe_interval_ms) {
     if (options_.no_data_timeout_ms == 0) options_.no_data_timeout_ms = profile_->no_data_timeout_ms;
@@ -100,7 +101,7 @@ public:
         conn_.close(); // on_closed marks the books stale and schedules the reconnect
       }
       std::uint32_t stale = 0;
-      while (builder_->pop_resync_request(stale)) request_snapshot_for(stale);
+      while (pipeline_->pop_resync_request(stale)) request_snapshot_for(stale);
     }
     poll_rest();
   }
@@ -196,7 +197,6 @@ private:
   RestFetcher* rest_;
   InstrumentRegistry* registry_;
   VenueParsers* parsers_;
-  BookBuilder* builder_;
   Pipeline* pipeline_;
   WssConnection<VenueSession> conn_;
   Backoff backoff_;

@@ -76,7 +76,7 @@ TEST(LiveSessionTest, OkxSessionSurvivesAForcedCloseAndEveryBookResyncs) {
   LiveClient client = make_live_client(certs.ca());
   ASSERT_TRUE(client.ok());
   auto& reactor = *client.reactor;
-  Session session(reactor, *client.tls, nullptr, registry, parsers, builder,
+  Session session(reactor, *client.tls, nullptr, registry, parsers,
                   pipeline, so);
   std::string error;
   ASSERT_TRUE(session.start(error)) << error;
@@ -189,7 +189,7 @@ TEST(LiveSessionTest, BinanceSessionSyncsFromRestSnapshotsFetchedWhileTheStreamB
   LiveClient client = make_live_client(certs.ca());
   ASSERT_TRUE(client.ok());
   auto& reactor = *client.reactor;
-  Session session(reactor, *client.tls, &fetcher, registry, parsers, builder,
+  Session session(reactor, *client.tls, &fetcher, registry, parsers,
                   pipeline, so);
   std::string error;
   ASSERT_TRUE(session.start(error)) << error;
