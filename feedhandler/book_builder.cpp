@@ -296,12 +296,8 @@ void BookBuilder::finish_binance_snapshot(InstrumentBook& b) noexcept {
           futures ? b.futures_seq_.check(e.begin.first_seq, e.begin.last_seq, e.begin.prev_seq)
                   : b.spot_seq_.check(e.begin.first_seq, e.begin.last_seq);
       if (v == SeqVerdict::Gap) {
-        if (applied_any) {
-          ++b.counters_.seq_gaps;
-          mark_stale(b, BookError::SequenceGap);
-        } else {
-          mark_stale(b, BookError::SnapshotTooOld);
-        }
+        if (applied_any) ++b.counters_.seq_gaps;
+        snapshot_unusable(b, applied_any ? BookError::SequenceGap : BookError::SnapshotTooOld);
         failed = true;
         break;
       }
@@ -363,6 +359,19 @@ void BookBuilder::mark_stale(InstrumentBook& b, BookError why) noexcept {
   if (b.status_ == BookStatus::Stale) return;
   b.lost_sync_ = true; // the next Synced is a resync, whether or not it was synced before
   b.status_ = BookStatus::Stale;
+  queue_resync(b);
+}
+
+// A snapshot came for a book waiting for one, and cannot be used (older than the stream, or a
+// gap right behind it): the book stays stale and another snapshot is asked for (the session
+// paces the refetches).
+void BookBuilder::snapshot_unusable(InstrumentBook& b, BookError why) noexcept {
+  if (b.status_ != BookStatus::Stale) return mark_stale(b, why);
+  b.last_error_ = why;
+  queue_resync(b);
+}
+
+void BookBuilder::queue_resync(InstrumentBook& b) noexcept {
   ++resync_requests_;
   if (resync_tail_ - resync_head_ == kResyncQueue) {
     ++resync_dropped_;

@@ -135,6 +135,8 @@ private:
   bool verify_checksum(InstrumentBook& b, const Event& end) noexcept;
   void buffer_event(InstrumentBook& b, const Event& e) noexcept;
   void mark_stale(InstrumentBook& b, BookError why) noexcept;
+  void queue_resync(InstrumentBook& b) noexcept;
+  void snapshot_unusable(InstrumentBook& b, BookError why) noexcept;
   void mark_synced(InstrumentBook& b) noexcept;
   void settle_crossed(InstrumentBook& b) noexcept;
 

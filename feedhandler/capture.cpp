@@ -317,6 +317,7 @@ public:
       f.records_ = std::move(r.records);
       f.skipped_ = r.skipped;
       f.first_skipped_ = r.first_skipped;
+      f.venue_hint_ = std::move(r.venue);
       if (truncated && f.skipped_ == 0)
         skip(f, static_cast<std::uint32_t>(f.records_.size() + 1)); // cut between records
       set_ws_url(f);

@@ -28,6 +28,8 @@ enum class RecordKind : std::uint8_t {
   WsBinary, // "<t>: b'...'"                received binary frame, payload = decoded bytes
   Http,     // "<http-url> -> <t>: <body>"  REST response body, url set
   Config,   // "configuration: {...}"       recorder's config, payload = the JSON
+  WsClosed, // fhrec only: the session lost this connection; payload = the venue symbols it
+            // carried, one per line (the replay marks them stale, as the session did)
 };
 
 struct Record {
@@ -70,6 +72,8 @@ public:
   [[nodiscard]] const std::string &path() const noexcept { return path_; }
   // URL of the first WsOpen record, else empty.
   [[nodiscard]] std::string_view ws_url() const noexcept { return ws_url_; }
+  // fhrec: the venue name its header declares ("" otherwise).
+  [[nodiscard]] const std::string &venue_hint() const noexcept { return venue_hint_; }
   [[nodiscard]] const std::vector<Record> &records() const noexcept { return records_; }
   // Non-empty lines (JsonArray: elements) that match no pattern. Empty lines are ignored.
   [[nodiscard]] std::size_t skipped_lines() const noexcept { return skipped_; }
@@ -86,6 +90,7 @@ private:
   std::size_t text_size_ = 0;           // bytes of file text in text_, padding excluded
   std::unique_ptr<std::string> binary_; // decoded binary frames, each + SIMDJSON_PADDING zeros
   std::string_view ws_url_;
+  std::string venue_hint_;
   std::vector<Record> records_;
   std::size_t skipped_ = 0;
   std::uint32_t first_skipped_ = 0;

@@ -93,6 +93,12 @@ FhrecResult load_fhrec(std::string_view text, std::uint32_t file_index) {
     r.error = "fhrec header is not version 1: " + std::string(header.substr(0, 120));
     return r;
   }
+  constexpr std::string_view kVenueKey = R"("venue":")";
+  if (const std::size_t at = header.find(kVenueKey); at != std::string_view::npos) {
+    const std::size_t start = at + kVenueKey.size();
+    const std::size_t end = header.find('"', start);
+    if (end != std::string_view::npos) r.venue = std::string(header.substr(start, end - start));
+  }
   pos = nl + 1;
   std::uint32_t index = 0;
   while (pos < text.size()) {
@@ -101,7 +107,7 @@ FhrecResult load_fhrec(std::string_view text, std::uint32_t file_index) {
     const bool header_fits = text.size() - pos >= sizeof h;
     if (header_fits) std::memcpy(&h, text.data() + pos, sizeof h);
     const std::size_t body = std::size_t{h.url_size} + h.payload_size;
-    if (!header_fits || h.kind > static_cast<std::uint8_t>(recording::Kind::Config) ||
+    if (!header_fits || h.kind > static_cast<std::uint8_t>(recording::Kind::WsClosed) ||
         text.size() - pos - sizeof h < body) {
       // Cut off (killed recorder) or damaged: nothing after this point can be trusted.
       ++r.skipped;

@@ -25,6 +25,7 @@ struct FhrecResult {
   std::size_t skipped = 0;     // a cut-off last record, or bytes after a damaged header
   std::uint32_t first_skipped = 0;
   std::string error;           // header unreadable: not an fhrec file
+  std::string venue;           // the header's "venue" ("" when absent)
 };
 
 // Walks the records of a decompressed fhrec text (starting with the magic line).

@@ -115,7 +115,9 @@ struct Recorder::Impl {
     const std::string header =
         std::string(recording::kMagicLine) + R"({"format":"fhrec","version":)" +
         std::to_string(recording::kVersion) + R"(,"created_ns":)" + std::to_string(now_ns) +
-        R"(,"producer":")" + options.producer + R"(","file_index":)" + index_number() + "," +
+        R"(,"producer":")" + options.producer +
+        (options.venue.empty() ? std::string() : R"(","venue":")" + options.venue) +
+        R"(","file_index":)" + index_number() + "," +
         std::string(recording::kRecordLayoutJson) + "}\n";
     return feed(header);
   }

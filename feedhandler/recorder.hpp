@@ -34,6 +34,9 @@ struct RecorderOptions {
   int zstd_level = 1;
   bool writer_thread = true;
   std::string producer = "feedhandler";        // written into the JSON header
+  std::string venue;                           // header "venue" (fh::venue_name), "" = none:
+                                               // lets fh-replay tell the venue when the URL
+                                               // is a local one (fh-venue, a proxy)
 };
 
 struct RecorderCounters {

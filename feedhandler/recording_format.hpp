@@ -21,7 +21,9 @@ inline constexpr std::uint32_t kVersion = 1;
 inline constexpr std::string_view kFileSuffix = ".fhrec.zst";
 
 // Record kinds: same values as fh::capture::RecordKind.
-enum class Kind : std::uint8_t { WsOpen = 0, WsSent, WsText, WsBinary, Http, Config };
+// WsClosed: the session lost the connection; payload = the venue symbols it carried, one per
+// line, which the session marked stale at that point (so a replay makes the same marks).
+enum class Kind : std::uint8_t { WsOpen = 0, WsSent, WsText, WsBinary, Http, Config, WsClosed };
 
 struct RecordHeader {
   std::uint32_t payload_size;
@@ -40,6 +42,6 @@ inline constexpr std::string_view kRecordLayoutJson =
     R"("record_header":{"size":32,"fields":[["payload_size","u32",0],["url_size","u16",4],)"
     R"(["kind","u8",6],["flags","u8",7],["conn_id","u32",8],["reserved","u32",12],)"
     R"(["recv_ts_ns","i64",16],["seq","u64",24]],)"
-    R"("kinds":["ws_open","ws_sent","ws_text","ws_binary","http","config"]})";
+    R"("kinds":["ws_open","ws_sent","ws_text","ws_binary","http","config","ws_closed"]})";
 
 } // namespace fh::recording

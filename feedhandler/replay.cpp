@@ -1,4 +1,5 @@
 #include "feedhandler/replay.hpp"
+#include "feedhandler/summary_json.hpp"
 
 #include <algorithm>
 #include <cinttypes>
@@ -25,44 +26,13 @@ std::optional<Venue> venue_from_path(const std::string& path) {
 }
 
 std::optional<Venue> detect_venue(const capture::CaptureFile& f) {
+  if (!f.venue_hint().empty())
+    if (auto v = venue_from_name(f.venue_hint())) return v;
   if (auto v = venues::venue_from_url(f.ws_url())) return v;
   for (const auto& r : f.records()) {
     if (!r.url.empty()) return venues::venue_from_url(r.url);
   }
   return venue_from_path(f.path());
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
-void append_field(std::string& out, const char* name, std::uint64_t v) {
-  out += '"';
-  out += name;
-  out += "\":";
-  out += std::to_string(v);
-  out += ',';
-}
-
-void append_price(std::string& out, const book::Level* level, std::uint8_t decimals) {
-  if (level == nullptr) {
-    out += "null";
-    return;
-  }
-  append_json_string(out, book::to_string(level->price, decimals));
 }
 
 } // namespace
@@ -132,6 +102,21 @@ ParseStatus Replay::parse_record(const capture::Record& rec) noexcept {
     st = parsers_.parse_rest_snapshot(v, rec.payload, capture::url_param(rec.url, "symbol"),
                                       rec.recv_ts_ns, batch_);
     break;
+  case capture::RecordKind::WsClosed:
+    // Our recordings: the session lost a connection and marked its books stale, in band.
+    for (std::string_view rest = rec.payload; !rest.empty();) {
+      const std::size_t nl = rest.find('\n');
+      const std::string_view native = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+      const Instrument* inst = registry_.find(v, native);
+      if (inst == nullptr || batch_.size() == batch_.capacity()) continue;
+      Event e = make_event(EventType::Status, v, inst->id, rec.recv_ts_ns);
+      e.status.status = BookStatus::Stale;
+      e.status.reason = static_cast<std::uint8_t>(BookError::Disconnected);
+      batch_.push(e);
+    }
+    totals_.events += batch_.size();
+    return batch_.size() != 0 ? ParseStatus::Ok : ParseStatus::Ignored;
   case capture::RecordKind::WsOpen:
   case capture::RecordKind::WsSent:
   case capture::RecordKind::Config:
@@ -156,93 +141,7 @@ ParseStatus Replay::parse_record(const capture::Record& rec) noexcept {
 }
 
 std::string Replay::summary_json() const {
-  BookCounters sum;
-  std::uint64_t instruments = 0, synced = 0, stale = 0;
-  std::string per;
-  for (std::uint32_t id = 0; id < builder_.instrument_slots(); ++id) {
-    const InstrumentBook* b = builder_.book(id);
-    if (b == nullptr) continue;
-    ++instruments;
-    const BookCounters& c = b->counters();
-    sum.checksum_ok += c.checksum_ok;
-    sum.checksum_fail += c.checksum_fail;
-    sum.seq_gaps += c.seq_gaps;
-    sum.resyncs += c.resyncs;
-    sum.bbo_checks_ok += c.bbo_checks_ok;
-    sum.bbo_checks_fail += c.bbo_checks_fail;
-    sum.book_messages += c.book_messages;
-    sum.trades += c.trades;
-    sum.dropped += c.dropped;
-    sum.crossed += c.crossed;
-    const bool has_book = c.book_messages != 0;
-    if (b->status() == BookStatus::Synced) ++synced;
-    else if (has_book) ++stale;
-
-    const Instrument& inst = b->instrument();
-    if (!per.empty()) per += ',';
-    per += "{\"instrument\":";
-    append_json_string(per, std::string(venue_name(inst.venue)) + ":" + inst.canonical);
-    per += ",\"native\":";
-    append_json_string(per, inst.native);
-    per += ',';
-    append_field(per, "checksum_ok", c.checksum_ok);
-    append_field(per, "checksum_fail", c.checksum_fail);
-    append_field(per, "seq_gaps", c.seq_gaps);
-    append_field(per, "resyncs", c.resyncs);
-    append_field(per, "bbo_checks_ok", c.bbo_checks_ok);
-    append_field(per, "bbo_checks_fail", c.bbo_checks_fail);
-    append_field(per, "book_messages", c.book_messages);
-    append_field(per, "trades", c.trades);
-    per += "\"state\":";
-    append_json_string(per, has_book ? to_cstring(b->status()) : "no_book");
-    per += ",\"last_error\":";
-    append_json_string(per, to_cstring(b->last_error()));
-    per += ",\"best_bid\":";
-    append_price(per, b->book().best(book::Side::Bid), inst.price_decimals);
-    per += ",\"best_ask\":";
-    append_price(per, b->book().best(book::Side::Ask), inst.price_decimals);
-    per += '}';
-  }
-
-  std::string out = "{";
-  append_field(out, "messages", totals_.messages);
-  append_field(out, "events", totals_.events);
-  append_field(out, "instruments", instruments);
-  append_field(out, "books_synced", synced);
-  append_field(out, "books_stale", stale);
-  append_field(out, "checksum_ok", sum.checksum_ok);
-  append_field(out, "checksum_fail", sum.checksum_fail);
-  append_field(out, "seq_gaps", sum.seq_gaps);
-  append_field(out, "resyncs", sum.resyncs);
-  append_field(out, "bbo_checks_ok", sum.bbo_checks_ok);
-  append_field(out, "bbo_checks_fail", sum.bbo_checks_fail);
-  append_field(out, "parse_errors", totals_.parse_errors);
-  append_field(out, "unknown_instruments", totals_.unknown_instruments);
-  append_field(out, "book_messages", sum.book_messages);
-  append_field(out, "trades", sum.trades);
-  append_field(out, "dropped_stale_updates", sum.dropped);
-  append_field(out, "crossed", sum.crossed);
-  append_field(out, "ignored", totals_.ignored);
-  append_field(out, "resync_requests", builder_.resync_requests());
-  append_field(out, "malformed_batches", builder_.orphan_counters().malformed_batches);
-  out += "\"parse_status\":{";
-  for (std::size_t i = 0; i < totals_.by_status.size(); ++i) {
-    if (i) out += ',';
-    append_json_string(out, to_cstring(static_cast<ParseStatus>(i)));
-    out += ':';
-    out += std::to_string(totals_.by_status[i]);
-  }
-  out += "},";
-  char elapsed[32];
-  std::snprintf(elapsed, sizeof elapsed, "%.3f", totals_.elapsed_s);
-  out += "\"elapsed_s\":";
-  out += elapsed;
-  out += ",\"mode\":";
-  append_json_string(out, options_.threaded ? "threaded" : "fused");
-  out += ",\"per_instrument\":[";
-  out += per;
-  out += "]}";
-  return out;
+  return fh::summary_json(builder_, totals_, options_.threaded ? "threaded" : "fused");
 }
 
 } // namespace fh

@@ -22,6 +22,7 @@
 #include "feedhandler/instrument_registry.hpp"
 #include "feedhandler/parse_status.hpp"
 #include "feedhandler/pipeline.hpp"
+#include "feedhandler/replay_totals.hpp"
 #include "feedhandler/venues/dispatch.hpp"
 
 namespace fh {
@@ -34,27 +35,6 @@ struct ReplayOptions {
   bool progress = true;          // progress lines on stderr when a run takes > 2 s
   double speed = 0;              // > 0: pace records at speed x their recorded receive times
   BookBuilder::Options book{};
-};
-
-struct VenueTotals {
-  std::uint64_t messages = 0; // frames + REST snapshots of this venue's inputs
-  std::uint64_t bytes = 0;    // their payload bytes
-  std::uint64_t parse_errors = 0;
-};
-
-struct ReplayTotals {
-  std::uint64_t messages = 0;  // received frames + REST snapshots replayed
-  std::uint64_t events = 0;    // normalized events produced
-  std::uint64_t ignored = 0;   // frames without market data (acks, heartbeats, klines)
-  std::uint64_t parse_errors = 0;
-  std::uint64_t unknown_instruments = 0;
-  std::array<std::uint64_t, static_cast<std::size_t>(ParseStatus::kCount)> by_status{};
-  std::uint64_t metadata_instruments = 0;
-  std::uint64_t binary_frames = 0; // binary frames (no venue here sends book data that way)
-  double elapsed_s = 0;
-  std::uint64_t ring_full_spins = 0;
-  std::string pin_error;
-  std::array<VenueTotals, static_cast<std::size_t>(Venue::kCount)> by_venue{};
 };
 
 class Replay {

@@ -83,6 +83,50 @@ std::vector<ConnectionPlan> plan_binance(const LiveProfile& p, const Subscriptio
   return plans;
 }
 
+// {"op":OP,"args":[{"channel":C,"instId":X},...]}
+std::string okx_request(std::string_view op, std::string_view channel,
+                        const std::vector<std::string>& natives) {
+  std::string m = R"({"op":)";
+  append_json_string(m, op);
+  m += R"(,"args":[)";
+  for (std::size_t i = 0; i < natives.size(); ++i) {
+    if (i != 0) m += ',';
+    m += R"({"channel":)";
+    append_json_string(m, channel);
+    m += R"(,"instId":)";
+    append_json_string(m, natives[i]);
+    m += '}';
+  }
+  m += "]}";
+  return m;
+}
+
+// Kraken v1 {"event":E,"pair":[..],"subscription":{"name":N(,"depth":D)}} or v2
+// {"method":E,"params":{"channel":N,"symbol":[..](,"depth":D)(,"snapshot":true)}} (the
+// snapshot flag only on a v2 subscribe: an unsubscribe takes channel, symbol and depth).
+std::string kraken_request(bool v1, std::string_view event, std::string_view name,
+                           const std::vector<std::string>& natives, std::uint32_t depth) {
+  std::string pairs = "[";
+  for (std::size_t i = 0; i < natives.size(); ++i) {
+    if (i != 0) pairs += ',';
+    append_json_string(pairs, natives[i]);
+  }
+  pairs += ']';
+  std::string m;
+  if (v1) {
+    m = R"({"event":")" + std::string(event) + R"(","pair":)" + pairs +
+        R"(,"subscription":{"name":")" + std::string(name) + '"';
+    if (depth != 0) m += R"(,"depth":)" + std::to_string(depth);
+    m += "}}";
+  } else {
+    m = R"({"method":")" + std::string(event) + R"(","params":{"channel":")" + std::string(name) +
+        R"(","symbol":)" + pairs;
+    if (depth != 0) m += R"(,"depth":)" + std::to_string(depth);
+    m += event == "subscribe" ? R"(,"snapshot":true}})" : "}}";
+  }
+  return m;
+}
+
 std::vector<ConnectionPlan> plan_okx(const LiveProfile& p, const SubscriptionSet& s,
                                      std::string_view ws_url) {
   std::vector<ConnectionPlan> plans;
@@ -98,21 +142,9 @@ std::vector<ConnectionPlan> plan_okx(const LiveProfile& p, const SubscriptionSet
     plan.url = std::string(ws_url.empty() ? p.ws_url : ws_url);
     plan.natives = group;
     // One request per channel (and per chunk of instruments), like the recording.
-    for (const auto& ch : channels) {
-      for (auto& part : chunk(group, per_msg)) {
-        std::string m = R"({"op":"subscribe","args":[)";
-        for (std::size_t i = 0; i < part.size(); ++i) {
-          if (i != 0) m += ',';
-          m += R"({"channel":)";
-          append_json_string(m, ch);
-          m += R"(,"instId":)";
-          append_json_string(m, part[i]);
-          m += '}';
-        }
-        m += "]}";
-        plan.subscribe_messages.push_back(std::move(m));
-      }
-    }
+    for (const auto& ch : channels)
+      for (auto& part : chunk(group, per_msg))
+        plan.subscribe_messages.push_back(okx_request("subscribe", ch, part));
     plans.push_back(std::move(plan));
   }
   return plans;
@@ -129,26 +161,9 @@ std::vector<ConnectionPlan> plan_kraken(const LiveProfile& p, const Subscription
     plan.url = std::string(ws_url.empty() ? (v1 ? std::string_view("wss://ws.kraken.com") : p.ws_url)
                                           : ws_url);
     plan.natives = group;
-    std::string pairs = "[";
-    for (std::size_t i = 0; i < group.size(); ++i) {
-      if (i != 0) pairs += ',';
-      append_json_string(pairs, group[i]);
-    }
-    pairs += ']';
     auto add = [&](std::string_view name_v1, std::string_view channel_v2, bool with_depth) {
-      std::string m;
-      if (v1) {
-        m = R"({"event":"subscribe","pair":)" + pairs + R"(,"subscription":{"name":")" +
-            std::string(name_v1) + '"';
-        if (with_depth) m += R"(,"depth":)" + std::to_string(s.kraken_depth);
-        m += "}}";
-      } else {
-        m = R"({"method":"subscribe","params":{"channel":")" + std::string(channel_v2) +
-            R"(","symbol":)" + pairs;
-        if (with_depth) m += R"(,"depth":)" + std::to_string(s.kraken_depth);
-        m += R"(,"snapshot":true}})";
-      }
-      plan.subscribe_messages.push_back(std::move(m));
+      plan.subscribe_messages.push_back(kraken_request(v1, "subscribe", v1 ? name_v1 : channel_v2,
+                                                       group, with_depth ? s.kraken_depth : 0));
     };
     if (s.book) add("book", "book", true);
     if (s.bbo) add("ticker", "ticker", false);
@@ -168,16 +183,37 @@ const LiveProfile& live_profile(Venue v) noexcept {
 std::vector<ConnectionPlan> plan_connections(Venue v, const SubscriptionSet& s,
                                              std::string_view ws_url) {
   const LiveProfile& p = live_profile(v);
+  std::vector<ConnectionPlan> plans;
   switch (v) {
   case Venue::BinanceSpot:
   case Venue::BinanceUsdm:
   case Venue::BinanceCoinm:
-  case Venue::BinanceUs: return plan_binance(p, s, ws_url);
-  case Venue::Okx: return plan_okx(p, s, ws_url);
-  case Venue::Kraken: return plan_kraken(p, s, ws_url);
+  case Venue::BinanceUs: plans = plan_binance(p, s, ws_url); break;
+  case Venue::Okx: plans = plan_okx(p, s, ws_url); break;
+  case Venue::Kraken: plans = plan_kraken(p, s, ws_url); break;
   case Venue::kCount: break;
   }
-  return {};
+  for (auto& plan : plans) {
+    plan.spec = s;
+    plan.spec.natives.clear();
+  }
+  return plans;
+}
+
+std::vector<std::string> book_resubscribe_messages(Venue v, const SubscriptionSet& s,
+                                                   const std::vector<std::string>& natives) {
+  if (!s.book || natives.empty()) return {};
+  switch (v) {
+  case Venue::Okx:
+    return {okx_request("unsubscribe", s.okx_book_channel, natives),
+            okx_request("subscribe", s.okx_book_channel, natives)};
+  case Venue::Kraken: {
+    const bool v1 = s.kraken_api == KrakenApi::V1;
+    return {kraken_request(v1, "unsubscribe", "book", natives, s.kraken_depth),
+            kraken_request(v1, "subscribe", "book", natives, s.kraken_depth)};
+  }
+  default: return {};
+  }
 }
 
 std::string binance_depth_snapshot_url(Venue v, std::string_view native, std::uint32_t limit,

@@ -62,12 +62,24 @@ struct ConnectionPlan {
   std::string url;
   std::vector<std::string> subscribe_messages;
   std::vector<std::string> natives; // the instruments this connection carries
+  // The set the plan was made from (its `natives` left empty: see above), so a session can
+  // resubscribe one book later with the same channel, depth and protocol.
+  SubscriptionSet spec;
 };
 
 // Splits the set over connections within the venue's limits and builds each one's URL and
 // subscribe requests. `ws_url` overrides the profile's endpoint (e.g. a local fh-venue).
 std::vector<ConnectionPlan> plan_connections(Venue v, const SubscriptionSet& s,
                                              std::string_view ws_url = {});
+
+// Per-instrument resync on a live connection (OKX, Kraken: their snapshot comes with every
+// subscription): unsubscribe, then subscribe again, the book channel of `natives` only, worded
+// like plan_connections() words it. OKX v5 {"op":"unsubscribe","args":[{"channel":C,"instId":X}]};
+// Kraken v1 {"event":"unsubscribe","pair":[X],"subscription":{"name":"book","depth":N}}; Kraken
+// v2 {"method":"unsubscribe","params":{"channel":"book","symbol":[X],"depth":N}}; each followed by
+// the matching subscribe. Empty for Binance (a REST snapshot resyncs it) or when `s` has no book.
+std::vector<std::string> book_resubscribe_messages(Venue v, const SubscriptionSet& s,
+                                                   const std::vector<std::string>& natives);
 
 // REST depth snapshot for a Binance symbol (the diff-depth procedure's snapshot).
 std::string binance_depth_snapshot_url(Venue v, std::string_view native, std::uint32_t limit,

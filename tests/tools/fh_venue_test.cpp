@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "feedhandler/capture.hpp"
+#include "feedhandler/venues/live_profile.hpp"
 #include "net/tls_context.hpp"
 #include "net/tls_session.hpp"
 #include "tests/support/test_certs.hpp"
@@ -453,6 +454,66 @@ TEST_F(FhVenueTest, ReconnectAfterCloseStartsEachBookWithARecordedSnapshot) {
   }
   EXPECT_EQ(got_non_book, later_non_book);
   EXPECT_EQ(seen_books.size(), 10U); // PROVENANCE.md: 10 instruments
+  EXPECT_EQ(v.wait_exit(), 0);
+}
+
+// A mid-stream unsubscribe + subscribe of one book (the requests a VenueSession sends for a
+// per-instrument resync, built by venues::book_resubscribe_messages): fh-venue answers with
+// that book's recorded subscribe ack, its last recorded snapshot before the stream position
+// and the book's recorded updates since, then goes on with the stream. The stall holds the
+// position at frame 1000 while the requests arrive. Every other frame arrives once, in order.
+TEST_F(FhVenueTest, ResubscribingOneBookRewindsItToItsLastRecordedSnapshot) {
+  VenueProcess v;
+  start_okx(v, {"--fault", "stall=1500:after=1000", "--exit-when-done"});
+  TlsClient tls;
+  WsClient ws(tls);
+  ASSERT_EQ(open_ws(tls, ws, v.port(), okx_->sent, kOkxPath), "");
+  const Received first = ws.collect(1000, 5000);
+  ASSERT_EQ(first.texts.size(), 1000U);
+  // The book: the one updated last before the position (read from the recording).
+  const auto &rec = okx_->received;
+  std::string inst;
+  for (std::size_t i = 1000; i-- > 0 && inst.empty();)
+    if (rec[i].find("\"channel\":\"books-l2-tbt\"") != std::string::npos &&
+        rec[i].find("\"action\":\"update\"") != std::string::npos) {
+      const auto at = rec[i].find("\"instId\":\"") + 10;
+      inst = rec[i].substr(at, rec[i].find('"', at) - at);
+    }
+  ASSERT_FALSE(inst.empty());
+  const std::string key = "\"channel\":\"books-l2-tbt\",\"instId\":\"" + inst + "\"";
+  const auto of_book = [&](const std::string &t) { return t.find(key) != std::string::npos; };
+  fh::venues::SubscriptionSet spec;
+  spec.okx_book_channel = "books-l2-tbt";
+  const auto requests = fh::venues::book_resubscribe_messages(fh::Venue::Okx, spec, {inst});
+  ASSERT_EQ(requests.size(), 2U);
+  for (const auto &m : requests) ASSERT_TRUE(ws.send_text(m));
+  const Received rest = ws.collect(100000, 10000);
+
+  // Expected from the recording: the book's first ack, then its frames from its last snapshot
+  // (all snapshots precede frame 1000 here) to the end; every other frame from 1000 on.
+  std::vector<std::string> want_book, want_other;
+  std::size_t last_snapshot = 0;
+  for (std::size_t i = 0; i < 1000; ++i)
+    if (of_book(rec[i]) && rec[i].find("\"action\":\"snapshot\"") != std::string::npos) last_snapshot = i;
+  for (const auto &t : rec)
+    if (of_book(t) && t.rfind("{\"event\":\"subscribe\"", 0) == 0) {
+      want_book.push_back(t);
+      break;
+    }
+  ASSERT_EQ(want_book.size(), 1U);
+  for (std::size_t i = last_snapshot; i < rec.size(); ++i)
+    if (of_book(rec[i])) want_book.push_back(rec[i]);
+  for (std::size_t i = 1000; i < rec.size(); ++i)
+    if (!of_book(rec[i])) want_other.push_back(rec[i]);
+  std::vector<std::string> got_book, got_other;
+  for (const auto &t : rest.texts) (of_book(t) ? got_book : got_other).push_back(t);
+  EXPECT_TRUE(got_other == want_other);
+  ASSERT_EQ(got_book.size(), want_book.size());
+  for (std::size_t i = 0; i < got_book.size(); ++i) EXPECT_EQ(got_book[i], want_book[i]) << i;
+  // A rewind: frames of that book served before the requests are served again.
+  std::size_t book_after_position = 0;
+  for (std::size_t i = 1000; i < rec.size(); ++i) book_after_position += of_book(rec[i]);
+  EXPECT_GT(got_book.size(), 1 + book_after_position);
   EXPECT_EQ(v.wait_exit(), 0);
 }
 

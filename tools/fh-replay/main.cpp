@@ -3,7 +3,11 @@
 // JSON summary object (field names are stable: other tools and checks read them).
 // With --shm NAME it also publishes books, trades, BBOs, statuses and the event journal into
 // a shared-memory segment that stays readable after the replay ends (fh-inspect, strategies).
-// Exit status: 0 when the replay ran, whatever it found; 2 for unusable input or arguments.
+// With --network the capture goes the long way: fh-venue serves it on loopback over TLS +
+// WebSocket (optionally with --fault SPECs) and the live session code receives it; the summary
+// then also has reconnects, resubscribes and snapshots_fetched.
+// Exit status: 0 when the replay ran, whatever it found; 2 for unusable input or arguments;
+// 3 when a --network run ended before fh-venue had sent everything (timeout, venue died).
 #include <cstdio>
 #include <cstdlib>
 #include <algorithm>
@@ -15,6 +19,7 @@
 #include "book/decimal.hpp"
 #include "feedhandler/replay.hpp"
 #include "feedhandler/shm_output.hpp"
+#include "tools/fh-replay/network.hpp"
 
 namespace {
 
@@ -36,7 +41,15 @@ void usage(FILE* out) {
       "  --shm-journal N     journal records, power of two (default 1048576 = 64 MiB)\n"
       "  --shm-instruments N instrument slots (default 1024)\n"
       "  --shm-mode OCTAL    segment file mode (default 0640)\n"
-      "  --shm-huge          NAME is a path on hugetlbfs (file sized in 2 MiB pages)\n",
+      "  --shm-huge          NAME is a path on hugetlbfs (file sized in 2 MiB pages)\n"
+      "  --network           serve the inputs with fh-venue on loopback (TLS + WebSocket)\n"
+      "                      and receive them with the live session code\n"
+      "  --fault SPEC        (--network) fh-venue fault: close-after=N, stall=MS, refuse=MS,\n"
+      "                      corrupt-at=N, drop-at=N, reject-subscribe (repeatable)\n"
+      "  --record DIR        (--network) record what the session received (fhrec files)\n"
+      "  --venue-bin PATH    (--network) the fh-venue binary (default: next to fh-replay)\n"
+      "  --timeout S         (--network) give up after S seconds (default 600)\n"
+      "  --log-level L       (--network) session logs on stderr: debug|info|warn|error\n",
       out);
 }
 
@@ -88,6 +101,50 @@ void print_book(const fh::InstrumentBook& b, std::size_t depth) {
   }
 }
 
+void print_books(const fh::BookBuilder& builder, std::size_t depth) {
+  if (depth == 0) return;
+  for (std::uint32_t id = 0; id < builder.instrument_slots(); ++id) {
+    const auto* b = builder.book(id);
+    if (b != nullptr && b->counters().book_messages != 0) print_book(*b, depth);
+  }
+}
+
+std::string with_shm(std::string summary, fh::ShmOutput* shm, const fh::ShmPublisherCounters& c) {
+  if (shm == nullptr) return summary;
+  summary.pop_back(); // '}'
+  summary += ",\"shm\":{\"segment\":\"" + shm->writer().path() +
+             "\",\"book_publishes\":" + std::to_string(c.book_publishes) +
+             ",\"journal_records\":" + std::to_string(c.journal_records) +
+             ",\"images\":" + std::to_string(c.images) +
+             ",\"unpublished_events\":" + std::to_string(c.unpublished_events) + "}}";
+  return summary;
+}
+
+int run_network(const std::vector<std::string>& inputs, const fh::ReplayOptions& options,
+                const fh::ShmOutputOptions& shm_options, fh::replay::NetworkOptions net,
+                fh::LogLevel log_level, std::size_t depth) {
+  net.venue = options.venue;
+  net.threaded = options.threaded;
+  net.parse_core = options.parse_core;
+  net.book_core = options.book_core;
+  net.speed = options.speed;
+  if (!shm_options.name.empty()) net.shm = shm_options;
+  fh::ControlLog log(log_level);
+  auto result = fh::replay::run_network(inputs, net, log);
+  if (auto* err = std::get_if<std::string>(&result)) {
+    std::fprintf(stderr, "fh-replay: %s\n", err->c_str());
+    return 2;
+  }
+  auto& r = std::get<fh::replay::NetworkResult>(result);
+  print_books(r.engine->builder(), depth);
+  std::printf("%s\n", r.engine->summary_json().c_str());
+  if (!r.incomplete.empty()) {
+    std::fprintf(stderr, "fh-replay: %s\n", r.incomplete.c_str());
+    return 3;
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -95,6 +152,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> inputs;
   std::size_t depth = 5;
   fh::ShmOutputOptions shm_options;
+  bool network = false;
+  fh::replay::NetworkOptions net;
+  fh::LogLevel log_level = fh::LogLevel::Warn;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     auto value = [&](const char* name) -> const char* {
@@ -124,6 +184,17 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
+    else if (a == "--network") network = true;
+    else if (a == "--fault") net.faults.emplace_back(value("--fault"));
+    else if (a == "--record") net.record_dir = value("--record");
+    else if (a == "--venue-bin") net.venue_bin = value("--venue-bin");
+    else if (a == "--timeout") net.timeout_s = std::atof(value("--timeout"));
+    else if (a == "--log-level") {
+      if (!fh::parse_log_level(value("--log-level"), log_level)) {
+        std::fprintf(stderr, "fh-replay: unknown log level\n");
+        return 2;
+      }
+    }
     else if (a == "--shm") shm_options.name = value("--shm");
     else if (a == "--shm-depth") shm_options.depth = parse_u32(value("--shm-depth"), 10);
     else if (a == "--shm-journal") shm_options.journal_capacity = parse_u32(value("--shm-journal"), 10);
@@ -142,6 +213,12 @@ int main(int argc, char** argv) {
   }
   if (inputs.empty()) {
     usage(stderr);
+    return 2;
+  }
+
+  if (network) return run_network(inputs, options, shm_options, net, log_level, depth);
+  if (!net.faults.empty() || !net.record_dir.empty()) {
+    std::fprintf(stderr, "fh-replay: --fault and --record need --network\n");
     return 2;
   }
 
@@ -170,22 +247,9 @@ int main(int argc, char** argv) {
   if (!replay.totals().pin_error.empty())
     std::fprintf(stderr, "fh-replay: %s\n", replay.totals().pin_error.c_str());
 
-  if (depth > 0) {
-    for (std::uint32_t id = 0; id < replay.builder().instrument_slots(); ++id) {
-      const auto* b = replay.builder().book(id);
-      if (b != nullptr && b->counters().book_messages != 0) print_book(*b, depth);
-    }
-  }
-  std::string summary = replay.summary_json();
-  if (shm) {
-    const auto& c = shm->publisher().counters();
-    summary.pop_back(); // '}'
-    summary += ",\"shm\":{\"segment\":\"" + shm->writer().path() +
-               "\",\"book_publishes\":" + std::to_string(c.book_publishes) +
-               ",\"journal_records\":" + std::to_string(c.journal_records) +
-               ",\"images\":" + std::to_string(c.images) +
-               ",\"unpublished_events\":" + std::to_string(c.unpublished_events) + "}}";
-  }
+  print_books(replay.builder(), depth);
+  const std::string summary = with_shm(replay.summary_json(), shm.get(),
+                                       shm ? shm->publisher().counters() : fh::ShmPublisherCounters{});
   std::printf("%s\n", summary.c_str());
   return 0;
 }

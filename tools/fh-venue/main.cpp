@@ -14,6 +14,7 @@
 #include "net/tls_context.hpp"
 #include "tools/fh-venue/faults.hpp"
 #include "tools/fh-venue/script.hpp"
+#include "tools/fh-venue/send_log.hpp"
 #include "tools/fh-venue/server.hpp"
 
 namespace {
@@ -35,7 +36,8 @@ void usage(FILE *out) {
       "  --fault SPEC        close-after=N | stall=MS[:after=N] | refuse=MS | corrupt-at=N |\n"
       "                      drop-at=N | reject-subscribe, each optionally :conn=K (default 1,\n"
       "                      0 = every connection); repeatable\n"
-      "  --exit-when-done    exit once every recorded stream has been sent to its end\n",
+      "  --exit-when-done    exit once every recorded stream has been sent to its end\n"
+      "  --send-log FILE     append a binary record per frame sent (send_log.hpp)\n",
       out);
 }
 
@@ -74,6 +76,7 @@ int main(int argc, char **argv) {
   std::string listen, cert, key;
   ServerOptions options;
   std::vector<std::string> inputs;
+  std::string send_log_path;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -85,6 +88,7 @@ int main(int argc, char **argv) {
     else if (a == "--key") key = value();
     else if (a == "--pace") options.speed = parse_pace(value());
     else if (a == "--exit-when-done") options.exit_when_done = true;
+    else if (a == "--send-log") send_log_path = value();
     else if (a == "--fault") {
       auto f = parse_fault(value());
       if (auto *err = std::get_if<std::string>(&f)) fail(*err);
@@ -128,6 +132,13 @@ int main(int argc, char **argv) {
   sigaction(SIGTERM, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  std::unique_ptr<SendLog> send_log; // outlives the server: its threads flush into it
+  if (!send_log_path.empty()) {
+    auto opened = SendLog::open(send_log_path);
+    if (auto *err = std::get_if<std::string>(&opened)) fail(*err);
+    send_log = std::move(std::get<std::unique_ptr<SendLog>>(opened));
+    SendLog::install(send_log.get());
+  }
   Server server(corpus, std::get<fh::net::TlsContext>(tls), options);
   if (auto err = server.listen(host, static_cast<std::uint16_t>(port))) fail(*err);
 
@@ -142,5 +153,6 @@ int main(int argc, char **argv) {
               corpus.http().size());
   std::fflush(stdout);
   server.run(g_stop);
+  SendLog::install(nullptr); // run() joined every connection thread
   return 0;
 }

@@ -36,6 +36,18 @@ Classified classify_okx(simdjson::ondemand::parser &parser, std::string_view pay
   std::string_view ev;
   if (obj.find_field_unordered("event").get_string().get(ev) == simdjson::SUCCESS) {
     c.kind = is_ack_event(ev) ? FrameKind::Ack : FrameKind::Control;
+    // A book's own subscribe ack ({"event":"subscribe","arg":{"channel":"books..","instId":X}})
+    // names the book, so a resubscribe of that one book can be answered with it.
+    simdjson::ondemand::object ack_arg;
+    std::string_view ch, id;
+    if (c.kind == FrameKind::Ack &&
+        obj.find_field_unordered("arg").get_object().get(ack_arg) == simdjson::SUCCESS &&
+        ack_arg.find_field_unordered("channel").get_string().get(ch) == simdjson::SUCCESS &&
+        ch.rfind("books", 0) == 0) {
+      const std::string ch_s(ch);
+      if (ack_arg.find_field_unordered("instId").get_string().get(id) == simdjson::SUCCESS)
+        c.book = ch_s + "|" + std::string(id);
+    }
     return c;
   }
   simdjson::ondemand::object arg;
@@ -71,8 +83,20 @@ Classified classify_kraken(simdjson::ondemand::parser &parser, std::string_view 
     simdjson::ondemand::object obj;
     std::string_view ev;
     if (doc.get_object().get(obj) == simdjson::SUCCESS &&
-        obj.find_field_unordered("event").get_string().get(ev) == simdjson::SUCCESS)
+        obj.find_field_unordered("event").get_string().get(ev) == simdjson::SUCCESS) {
       c.kind = is_ack_event(ev) ? FrameKind::Ack : FrameKind::Control;
+      // A book's subscriptionStatus names it (channelName "book-N" + pair).
+      std::string_view status, name, pair;
+      if (ev == "subscriptionStatus" &&
+          obj.find_field_unordered("status").get_string().get(status) == simdjson::SUCCESS &&
+          status == "subscribed" &&
+          obj.find_field_unordered("channelName").get_string().get(name) == simdjson::SUCCESS &&
+          name.rfind("book", 0) == 0) {
+        const std::string name_s(name);
+        if (obj.find_field_unordered("pair").get_string().get(pair) == simdjson::SUCCESS)
+          c.book = name_s + "|" + std::string(pair);
+      }
+    }
     return c;
   }
   if (type != simdjson::ondemand::json_type::array) return c;
@@ -132,6 +156,149 @@ std::pair<std::string, std::vector<std::string>> split_target(std::string_view t
 }
 
 } // namespace
+
+std::optional<BookRequest> parse_book_request(Family family, std::string_view text) {
+  if (family == Family::Binance) return std::nullopt;
+  simdjson::ondemand::parser parser;
+  const simdjson::padded_string padded(text);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object obj;
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS ||
+      doc.get_object().get(obj) != simdjson::SUCCESS)
+    return std::nullopt;
+  BookRequest req;
+  std::string_view op;
+  if (obj.find_field_unordered(family == Family::Okx ? "op" : "event").get_string().get(op) !=
+      simdjson::SUCCESS)
+    return std::nullopt;
+  if (op != "subscribe" && op != "unsubscribe") return std::nullopt;
+  req.subscribe = op == "subscribe";
+  if (family == Family::Okx) {
+    // {"op":..,"args":[{"channel":"books..","instId":X},...]}
+    simdjson::ondemand::array args;
+    if (obj.find_field_unordered("args").get_array().get(args) != simdjson::SUCCESS) return req;
+    for (auto elem : args) {
+      simdjson::ondemand::object a;
+      std::string_view ch, id;
+      if (elem.get_object().get(a) != simdjson::SUCCESS ||
+          a.find_field_unordered("channel").get_string().get(ch) != simdjson::SUCCESS)
+        return std::nullopt;
+      const std::string ch_s(ch);
+      if (ch_s.rfind("books", 0) != 0) continue;
+      if (a.find_field_unordered("instId").get_string().get(id) != simdjson::SUCCESS) continue;
+      req.books.push_back(ch_s + "|" + std::string(id));
+    }
+    return req;
+  }
+  // Kraken v1: {"event":..,"pair":[X,..],"subscription":{"name":"book","depth":N}}; the
+  // stream's channel name is "book-N" (N defaults to 10).
+  std::vector<std::string> pairs;
+  simdjson::ondemand::array arr;
+  if (obj.find_field_unordered("pair").get_array().get(arr) != simdjson::SUCCESS) return req;
+  for (auto elem : arr) {
+    std::string_view p;
+    if (elem.get_string().get(p) != simdjson::SUCCESS) return std::nullopt;
+    pairs.emplace_back(p);
+  }
+  simdjson::ondemand::object sub;
+  std::string_view name;
+  if (obj.find_field_unordered("subscription").get_object().get(sub) != simdjson::SUCCESS ||
+      sub.find_field_unordered("name").get_string().get(name) != simdjson::SUCCESS || name != "book")
+    return req;
+  std::uint64_t depth = 10;
+  if (sub.find_field_unordered("depth").get_uint64().get(depth) != simdjson::SUCCESS) depth = 10;
+  for (const auto &p : pairs) req.books.push_back("book-" + std::to_string(depth) + "|" + p);
+  return req;
+}
+
+std::vector<std::uint32_t> unsubscribe_rest(const Script &script,
+                                            const std::vector<std::uint32_t> &rest,
+                                            std::int32_t book) {
+  std::vector<std::uint32_t> out;
+  for (const std::uint32_t i : rest) {
+    const Frame &f = script.frames[i];
+    const bool of_book = f.book == book && (f.kind == FrameKind::BookSnapshot ||
+                                            f.kind == FrameKind::BookUpdate);
+    if (!of_book) out.push_back(i);
+  }
+  return out;
+}
+
+std::vector<std::uint32_t> resubscribe_rest(const Script &script,
+                                            const std::vector<std::uint32_t> &rest,
+                                            std::int32_t book, std::size_t position) {
+  const auto &frames = script.frames;
+  const auto is_book_frame = [&](std::size_t i) {
+    return frames[i].book == book && (frames[i].kind == FrameKind::BookSnapshot ||
+                                      frames[i].kind == FrameKind::BookUpdate);
+  };
+  // The snapshot to restart from: the last one before `position`, else the first after it.
+  constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  std::size_t snap = kNone;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    if (frames[i].book != book || frames[i].kind != FrameKind::BookSnapshot) continue;
+    if (i < position || snap == kNone) snap = i;
+    if (i >= position) break;
+  }
+  std::vector<std::uint32_t> out;
+  for (std::size_t i = 0; i < frames.size(); ++i) // the book's own recorded ack, the first one
+    if (frames[i].kind == FrameKind::Ack && frames[i].book == book) {
+      out.push_back(static_cast<std::uint32_t>(i));
+      break;
+    }
+  if (snap != kNone) {
+    out.push_back(static_cast<std::uint32_t>(snap));
+    for (std::size_t i = snap + 1; i < position; ++i)
+      if (is_book_frame(i) && frames[i].kind == FrameKind::BookUpdate)
+        out.push_back(static_cast<std::uint32_t>(i));
+  }
+  // Then the rest of the stream with this book's frames from the position on (an unsubscribe
+  // took them out), in recorded order, but none at or before the snapshot just sent.
+  const std::size_t from = snap != kNone && snap >= position ? snap + 1 : position;
+  std::vector<std::uint32_t> tail;
+  for (const std::uint32_t i : rest)
+    if (!is_book_frame(i)) tail.push_back(i);
+  for (std::size_t i = from; i < frames.size(); ++i)
+    if (is_book_frame(i)) tail.push_back(static_cast<std::uint32_t>(i));
+  std::stable_sort(tail.begin(), tail.end());
+  out.insert(out.end(), tail.begin(), tail.end());
+  return out;
+}
+
+ConnectionBooks::ConnectionBooks(const Script &script, Family family)
+    : script_(&script), family_(family), state_(script.book_names.size(), kNever) {}
+
+void ConnectionBooks::on_client_text(std::string_view text, std::vector<std::uint32_t> &plan,
+                                     std::size_t next) {
+  const auto req = parse_book_request(family_, text);
+  if (!req || req->books.empty()) return;
+  const auto &sent = script_->sent;
+  const bool recorded = std::find(sent.begin(), sent.end(), text) != sent.end();
+  // The stream position: one past the furthest recorded frame this connection has served.
+  std::size_t position = 0;
+  for (std::size_t i = 0; i < next && i < plan.size(); ++i)
+    position = std::max<std::size_t>(position, plan[i] + std::size_t{1});
+  for (const auto &key : req->books) {
+    const auto it = std::find(script_->book_names.begin(), script_->book_names.end(), key);
+    if (it == script_->book_names.end()) continue; // not in the capture: nothing to serve
+    const auto book = static_cast<std::int32_t>(it - script_->book_names.begin());
+    State &st = state_[static_cast<std::size_t>(book)];
+    const std::vector<std::uint32_t> rest(plan.begin() + static_cast<std::ptrdiff_t>(next), plan.end());
+    if (!req->subscribe) {
+      st = kUnsubscribed;
+      plan.resize(next);
+      const auto kept = unsubscribe_rest(*script_, rest, book);
+      plan.insert(plan.end(), kept.begin(), kept.end());
+    } else if (st == kNever || (st == kSubscribed && recorded)) {
+      st = kSubscribed;
+    } else {
+      st = kSubscribed;
+      plan.resize(next);
+      const auto again = resubscribe_rest(*script_, rest, book, position);
+      plan.insert(plan.end(), again.begin(), again.end());
+    }
+  }
+}
 
 std::string url_target(std::string_view url) {
   const auto scheme = url.find("://");
@@ -208,6 +375,7 @@ std::variant<Corpus, std::string> Corpus::load(const std::vector<std::string> &p
                              "sends book data that way)";
       case capture::RecordKind::WsOpen:
       case capture::RecordKind::Config:
+      case capture::RecordKind::WsClosed:
         break;
       }
     }

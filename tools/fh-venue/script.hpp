@@ -94,6 +94,48 @@ std::vector<std::uint32_t> full_plan(const Script &script);
 // `position` on, all in recorded order.
 std::vector<std::uint32_t> resume_plan(const Script &script, Family family, std::size_t position);
 
+// A client's (un)subscribe request, reduced to the recorded books it names ("channel|instrument"
+// keys as in Script::book_names): OKX {"op":..,"args":[{"channel":"books..","instId":X}]},
+// Kraken v1 {"event":..,"pair":[..],"subscription":{"name":"book","depth":N}}. nullopt: not
+// an (un)subscribe request of this venue's protocol.
+struct BookRequest {
+  bool subscribe = false;
+  std::vector<std::string> books;
+};
+std::optional<BookRequest> parse_book_request(Family family, std::string_view text);
+
+// Mid-stream book (re)subscriptions on one connection. `rest` is what the connection has not
+// served yet (plan from its next frame on, in recorded order apart from earlier injections).
+// unsubscribe_rest: `rest` without `book`'s snapshot/update frames (the venue stops them).
+// resubscribe_rest: `book`'s first recorded ack, its last recorded snapshot before `position`
+// (the recorded index of the next frame; frames.size() at the end) or, if none, its first one
+// after, the book's recorded updates from that snapshot up to `position`, and then `rest` with
+// the book's frames from `position` on (after that snapshot) merged back in recorded order.
+std::vector<std::uint32_t> unsubscribe_rest(const Script &script,
+                                            const std::vector<std::uint32_t> &rest,
+                                            std::int32_t book);
+std::vector<std::uint32_t> resubscribe_rest(const Script &script,
+                                            const std::vector<std::uint32_t> &rest,
+                                            std::int32_t book, std::size_t position);
+
+// Which recorded books one connection has subscribed, so a mid-stream request can be answered
+// the way a venue would: an unsubscribe stops that book's frames; a subscribe of a book the
+// connection had already subscribed (or unsubscribed) is answered with resubscribe_rest(). The
+// first subscribe of a book, and a repeat byte-identical to a recorded subscribe (the recording
+// holds its answer), change nothing: the recorded stream carries them.
+class ConnectionBooks {
+public:
+  ConnectionBooks(const Script &script, Family family);
+  // A client text message; rewrites plan[next..] when it (un)subscribes recorded books.
+  void on_client_text(std::string_view text, std::vector<std::uint32_t> &plan, std::size_t next);
+
+private:
+  enum State : std::uint8_t { kNever, kSubscribed, kUnsubscribed };
+  const Script *script_;
+  Family family_;
+  std::vector<State> state_; // per Script::book_names
+};
+
 // The path (+query) part of a URL: "wss://ws.okx.com:8443/ws/v5/public" -> "/ws/v5/public".
 std::string url_target(std::string_view url);
 

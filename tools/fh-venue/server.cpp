@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "tools/fh-venue/send_log.hpp"
 #include "tools/fh-venue/tls_stream.hpp"
 #include "tools/fh-venue/ws_server.hpp"
 
@@ -98,7 +100,14 @@ bool Server::all_done() {
 
 void Server::run(const std::atomic<bool> &stop) {
   std::uint32_t conn = 0;
+  bool announced_done = false;
   while (!stop.load() && !(options_.exit_when_done && all_done())) {
+    if (!announced_done && all_done()) {
+      // Out of band, for drivers (fh-replay --network): every recorded frame has been written.
+      announced_done = true;
+      std::printf("{\"event\":\"done\"}\n");
+      std::fflush(stdout);
+    }
     pollfd p{listen_fd_, POLLIN, 0};
     if (::poll(&p, 1, kPollSliceMs) <= 0) continue;
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -111,6 +120,8 @@ void Server::run(const std::atomic<bool> &stop) {
     }
     const timeval send_timeout{30, 0}; // a client that stops reading cannot hang a thread
     (void)::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+    const int nodelay = 1; // each frame leaves at once: Nagle + delayed ACK held some for 40 ms
+    (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
     ++conn;
     threads_.emplace_back([this, fd, conn] { serve(fd, conn); });
   }
@@ -213,6 +224,8 @@ void Server::serve_ws(TlsStream &stream, std::uint32_t conn) {
   if (close_after && close_after->value == 0) return stream.abort();
 
   ClientFrameParser parser;
+  ConnectionBooks books(script, corpus_.family()); // mid-stream book (un)subscribes
+  SendLogWriter send_log(SendLog::installed(), conn); // --send-log; flushed on every return
   std::size_t released = 0; // recorded subscribe messages the client has matched
   std::size_t next = 0;     // index into plan
   std::uint64_t served = 0; // frames handled on this connection (sent, corrupted or dropped)
@@ -276,6 +289,7 @@ void Server::serve_ws(TlsStream &stream, std::uint32_t conn) {
         if (!stream.write_all(encode_server_frame(WsOpcode::Pong, msg.payload))) return stream.abort();
         break;
       case WsOpcode::Text:
+        books.on_client_text(msg.payload, plan, next); // may rewrite the rest of the plan
         if (corpus_.family() == Family::Okx && msg.payload == "ping") {
           // OKX's application-level keepalive: literal "ping" is answered with "pong".
           if (!stream.write_all(encode_server_frame(WsOpcode::Text, "pong"))) return stream.abort();
@@ -308,7 +322,9 @@ void Server::serve_ws(TlsStream &stream, std::uint32_t conn) {
     std::string_view payload = script.frames[idx].payload;
     if (corrupt && corrupt->value == number) payload = payload.substr(0, payload.size() / 2);
     const bool dropped = drop && drop->value == number;
-    if (!dropped && !stream.write_all(encode_server_frame(WsOpcode::Text, payload)))
+    const std::string wire = dropped ? std::string() : encode_server_frame(WsOpcode::Text, payload);
+    if (!dropped) send_log.stamp(number); // after framing, right before TLS + socket
+    if (!dropped && !stream.write_all(wire))
       return stream.abort();
     {
       std::lock_guard lock(mu_);
