@@ -424,6 +424,7 @@ void LiveEngine::run_with(Pipeline& inner, const std::function<bool()>& stop) {
     t.keepalives_received += c.keepalives_received;
     t.parse_errors += c.parse_errors;
     t.no_data_timeouts += c.no_data_timeouts;
+    for (std::size_t k = 0; k < c.by_status.size(); ++k) t.by_status[k] += c.by_status[k];
     counters_.reconnects += c.reconnects();
     counters_.resubscribes += c.resubscribes();
     // Heartbeats and pongs count as messages (as in the offline replay, where they are
@@ -443,6 +444,12 @@ ReplayTotals LiveEngine::totals() const {
   t.elapsed_s = elapsed_s_;
   t.events = counters_.events;
   t.parse_errors = s.parse_errors;
+  t.by_status = s.by_status;
+  // Keep-alives (heartbeats, pongs) are frames the offline replay parses as Ignored.
+  t.by_status[static_cast<std::size_t>(ParseStatus::Ignored)] += s.keepalives_received;
+  t.by_status[static_cast<std::size_t>(ParseStatus::Ok)] += s.snapshots_fetched; // REST, parsed
+  t.ignored = t.by_status[static_cast<std::size_t>(ParseStatus::Ignored)];
+  t.unknown_instruments = s.by_status[static_cast<std::size_t>(ParseStatus::UnknownInstrument)];
   t.metadata_instruments = counters_.metadata_instruments;
   for (std::size_t v = 0; v < t.by_venue.size(); ++v) {
     t.by_venue[v].messages = per_venue_messages_[v];

@@ -19,6 +19,7 @@
 // builder's resync requests come back through pipeline.pop_resync_request(). Call on_tick()
 // every few ms (timers, REST responses, paced subscribes).
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -49,6 +50,8 @@ struct SessionOptions {
 };
 
 struct SessionCounters {
+  // Received frames by parse result (keep-alives are counted apart, below).
+  std::array<std::uint64_t, static_cast<std::size_t>(ParseStatus::kCount)> by_status{};
   std::uint64_t connects = 0;       // connection attempts
   std::uint64_t opens = 0;          // WebSocket handshakes completed
   std::uint64_t subscribe_rounds = 0; // opens that sent subscribe requests
@@ -174,6 +177,7 @@ public:
     ++counters_.messages;
     batch_.clear();
     const ParseStatus st = parsers_->parse(options_.venue, text, recv_ns, batch_);
+    ++counters_.by_status[static_cast<std::size_t>(st)];
     if (st == ParseStatus::Ok) {
       if (awaiting_count_ != 0) note_snapshots();
       pipeline_->push(batch_);

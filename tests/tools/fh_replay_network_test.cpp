@@ -100,7 +100,8 @@ Summary parse(const std::string& json) {
 const char* const kBookFields[] = {"messages", "events", "instruments", "books_synced",
                                    "books_stale", "checksum_ok", "checksum_fail", "seq_gaps",
                                    "resyncs", "bbo_checks_ok", "bbo_checks_fail", "parse_errors",
-                                   "book_messages", "trades", "crossed"};
+                                   "book_messages", "trades", "crossed", "ignored",
+                                   "unknown_instruments"};
 
 void expect_same_books(const Summary& network, const Summary& offline) {
   for (const char* f : kBookFields) {
