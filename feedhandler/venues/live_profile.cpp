@@ -20,7 +20,7 @@ constexpr LiveProfile kProfiles[] = {
     // OKX: 480 subscribes per hour per connection -> one every 7.5 s sustained; a connection
     // sends a handful at start, so pace at 400 ms and keep the count per connection small.
     {Venue::Okx, "wss://ws.okx.com:8443/ws/v5/public", "https://www.okx.com", 300, 100, 400, 400,
-     0, Heartbeat::ClientTextPing, 20'000, 30'000},
+     0, Heartbeat::ClientTextPing, 20'000, 30'000, 440 /* of 480: a margin */},
     {Venue::Kraken, "wss://ws.kraken.com/v2", "https://api.kraken.com", 100, 100, 200, 400, 0,
      Heartbeat::VenueHeartbeats, 0, 10'000},
 };

@@ -38,6 +38,9 @@ struct LiveProfile {
   Heartbeat heartbeat;
   std::int64_t ping_idle_ms;             // ClientTextPing: idle time before "ping"
   std::int64_t no_data_timeout_ms;       // nothing at all received for this long: reconnect
+  // Subscribe/unsubscribe requests allowed per connection per hour (0 = no such limit). A
+  // session that would exceed it reconnects instead (a new connection, a new budget).
+  std::uint32_t max_requests_per_hour = 0;
 };
 
 const LiveProfile& live_profile(Venue v) noexcept;

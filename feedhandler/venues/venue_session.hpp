@@ -45,6 +45,7 @@ struct SessionOptions {
   std::int64_t no_data_timeout_ms = 0; // 0 = the venue profile's
   std::uint32_t snapshot_limit = 1000;
   std::uint64_t backoff_seed = 1;
+  std::uint32_t max_requests_per_hour = 0; // 0 = the venue profile's (OKX 440 of 480)
   Recorder* recorder = nullptr;       // records every frame received/sent and REST response used
   std::uint32_t record_conn_base = 0; // recorded conn_id = base + connection number
 };
@@ -59,6 +60,7 @@ struct SessionCounters {
   std::uint64_t snapshots_requested = 0;
   std::uint64_t snapshots_fetched = 0;
   std::uint64_t snapshot_failures = 0;
+  std::uint64_t budget_reconnects = 0;   // reconnects instead of passing the request limit
   std::uint64_t snapshots_deferred = 0;  // refetches held back by the per-book pacing
   std::uint64_t snapshots_discarded = 0; // answers to requests of a connection since lost
   std::uint64_t messages = 0;
@@ -103,7 +105,10 @@ public:
     if (conn_.state() == WssState::Open) {
       while (next_subscribe_ < options_.plan.subscribe_messages.size() && pacer_.try_acquire(now_ns)) {
         const std::string& msg = options_.plan.subscribe_messages[next_subscribe_++];
-        if (conn_.send_text(msg)) record(recording::Kind::WsSent, now_ns, options_.plan.url, msg);
+        if (conn_.send_text(msg)) {
+          ++requests_this_hour_;
+          record(recording::Kind::WsSent, now_ns, options_.plan.url, msg);
+        }
       }
       if (profile_->heartbeat == Heartbeat::ClientTextPing &&
           now_ns - last_data_ns_ > profile_->ping_idle_ms * 1'000'000 &&
@@ -146,6 +151,8 @@ public:
     last_data_ns_ = opened_ns_;
     record(recording::Kind::WsOpen, opened_ns_, options_.plan.url, {});
     next_subscribe_ = 0;
+    budget_window_ns_ = opened_ns_;
+    requests_this_hour_ = 0;
     // The subscribe round brings every book's snapshot: nothing else to resync until then.
     resolve_plan_ids();
     resub_pending_.clear();
@@ -294,6 +301,14 @@ private:
   void send_resubscribes(std::int64_t now_ns) {
     if (next_subscribe_ < options_.plan.subscribe_messages.size()) return;
     if (next_resub_message_ == resub_outbox_.size() && !resub_pending_.empty()) {
+      if (over_request_budget(now_ns, 2)) {
+        // The venue would cut us for more requests this hour: reconnect instead, which
+        // resubscribes (and resyncs) every book on a connection with a fresh budget.
+        ++counters_.budget_reconnects;
+        resub_pending_.clear();
+        conn_.close();
+        return;
+      }
       const std::size_t n = std::min<std::size_t>(
           resub_pending_.size(), std::max<std::uint32_t>(1, profile_->max_args_per_subscribe));
       std::vector<std::string> natives;
@@ -308,9 +323,22 @@ private:
       const std::string& msg = resub_outbox_[next_resub_message_++];
       if (conn_.send_text(msg)) {
         ++counters_.resubscribe_requests;
+        ++requests_this_hour_;
         record(recording::Kind::WsSent, now_ns, options_.plan.url, msg);
       }
     }
+  }
+  // True when `extra` more requests would pass the venue's hourly per-connection limit.
+  bool over_request_budget(std::int64_t now_ns, std::uint32_t extra) noexcept {
+    const std::uint32_t budget = options_.max_requests_per_hour != 0
+                                     ? options_.max_requests_per_hour
+                                     : profile_->max_requests_per_hour;
+    if (budget == 0) return false;
+    if (now_ns - budget_window_ns_ >= 3'600'000'000'000) {
+      budget_window_ns_ = now_ns;
+      requests_this_hour_ = 0;
+    }
+    return requests_this_hour_ + extra > budget;
   }
   // A snapshot in the batch just parsed: that book no longer waits (scanned only while some
   // book waits; no allocation).
@@ -402,6 +430,8 @@ private:
   std::uint64_t next_request_id_ = 1;
   std::uint64_t first_current_request_ = 1; // REST answers below this id are for a lost connection
   bool shutting_down_ = false;
+  std::int64_t budget_window_ns_ = 0;   // start of this connection's request-budget hour
+  std::uint32_t requests_this_hour_ = 0;
   std::string last_close_reason_;
   SessionCounters counters_;
 };

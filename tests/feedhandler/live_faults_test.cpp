@@ -283,6 +283,7 @@ protected:
     // a control thread would have loaded it before any stream connection is tried.
     bool metadata_from_healthy_venue = false;
     BackoffPolicy backoff{50, 30'000, 20, 60'000};
+    std::uint32_t max_requests_per_hour = 0; // 0: the venue profile's
   };
 
   // fh-venue on the venue's capture with `faults`, metadata over https, a started session.
@@ -344,6 +345,7 @@ protected:
     so.rest_base = base;
     so.backoff = o.backoff;
     so.no_data_timeout_ms = o.no_data_timeout_ms;
+    so.max_requests_per_hour = o.max_requests_per_hour;
 
     parsers_ = std::make_unique<venues::VenueParsers>(registry_);
     builder_ = std::make_unique<BookBuilder>(registry_);
@@ -651,6 +653,40 @@ TEST_F(LiveFaultsTest, KrakenCorruptFrameIsCountedAndItsBookResyncsByResubscribi
   EXPECT_EQ(c.resyncs_ignored, 0u);
   expect_books_end_synced(hit);
   expect_only_book_resynced(hit);
+}
+
+// OKX limits subscribe/unsubscribe requests per connection per hour. With a budget of 4 the
+// subscribe round (3 requests) leaves no room for the unsubscribe + subscribe pair that
+// would resync the book the corrupt frame broke: the session reconnects instead (new
+// connection, new budget), which resubscribes and resyncs every book.
+TEST_F(LiveFaultsTest, OkxResyncThatWouldPassTheHourlyRequestLimitReconnectsInstead) {
+  Options o;
+  venue_ = Venue::Okx;
+  const auto [n, hit] = pick(kOkxWs, 2000);
+  o.faults = {"corrupt-at=" + std::to_string(n)};
+  o.max_requests_per_hour = 4;
+  ASSERT_NO_FATAL_FAILURE(start(Venue::Okx, o));
+  EXPECT_TRUE(run([&] { return counters().reconnects() >= 1 && all_synced(); }));
+  const auto& c = counters();
+  EXPECT_EQ(c.parse_errors, 1u);
+  EXPECT_EQ(c.budget_reconnects, 1u);
+  EXPECT_EQ(c.disconnects, 1u);
+  EXPECT_EQ(c.reconnects(), 1u);
+  EXPECT_EQ(c.resubscribe_requests, 0u); // never sent past the budget
+  expect_books_end_synced(hit);
+  // The broken book was already stale (checksum mismatch) when the session reconnected; every
+  // other book went stale on the disconnect. All came back through the new subscription.
+  for (const auto& name : natives_) {
+    const auto& t = observed(name).transitions;
+    ASSERT_GE(t.size(), 2u) << name;
+    const BookError why = name == hit ? BookError::ChecksumMismatch : BookError::Disconnected;
+    EXPECT_NE(std::find_if(t.begin(), t.end(),
+                           [&](const auto& x) { return x.first == BookStatus::Stale && x.second == why; }),
+              t.end())
+        << name;
+    EXPECT_EQ(t.back().first, BookStatus::Synced) << name;
+    EXPECT_EQ(book(name)->counters().resyncs, 1u) << name;
+  }
 }
 
 // ---- drop-at: one real frame never sent ------------------------------------------------------
