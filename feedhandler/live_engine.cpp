@@ -256,7 +256,7 @@ bool LiveEngine::load_metadata(std::string& error) {
   // answer is the authority) but their frames count as unknown instruments.
   for (const auto& s : options_.sessions)
     for (const auto& native : s.plan.natives)
-      if (registry_.find(s.venue, native) == nullptr)
+      if (venues::find_subscribed(registry_, s.venue, native) == nullptr)
         log_->warn("symbol.unknown", {{"venue", venue_name(s.venue)}, {"symbol", native}});
   return true;
 }

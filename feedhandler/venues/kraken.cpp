@@ -355,8 +355,30 @@ ParseStatus parse_ticker(od::value &dict_value, Frame &f) noexcept {
   return seen == 3U ? ParseStatus::Ok : ParseStatus::Malformed;
 }
 
+// Walks an object frame like walk_document and tells whether it is a v2 message: keyed
+// "channel" or "method", with no v1 "event".
+bool walk_object_frame(od::document &doc, bool &is_v2) noexcept {
+  od::object root;
+  if (doc.get_object().get(root))
+    return false;
+  bool has_event = false;
+  bool has_v2_key = false;
+  for (auto field_result : root) {
+    od::field field;
+    if (std::move(field_result).get(field))
+      return false;
+    const auto key = field.key();
+    has_event |= key == "event";
+    has_v2_key |= key == "channel" || key == "method";
+    if (!walk(field.value(), kWalkDepth - 1))
+      return false;
+  }
+  is_v2 = has_v2_key && !has_event;
+  return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
+}
+
 ParseStatus parse_frame(od::parser &parser, InstrumentRegistry &registry, std::string_view frame,
-                        std::int64_t recv_ts_ns, EventBatch &out) noexcept {
+                        std::int64_t recv_ts_ns, EventBatch &out, bool &is_v2) noexcept {
   std::size_t first = 0;
   while (first < frame.size() && is_space(frame[first]))
     ++first;
@@ -372,7 +394,7 @@ ParseStatus parse_frame(od::parser &parser, InstrumentRegistry &registry, std::s
     return ParseStatus::Malformed;
   // {"event":"heartbeat"|"systemStatus"|"subscriptionStatus"|"pong"...}: no market data.
   if (frame[first] == '{')
-    return walk_document(doc) ? ParseStatus::Ignored : ParseStatus::Malformed;
+    return walk_object_frame(doc, is_v2) ? ParseStatus::Ignored : ParseStatus::Malformed;
 
   Names names;
   NameStorage storage;
@@ -461,7 +483,7 @@ ParseStatus parse_frame(od::parser &parser, InstrumentRegistry &registry, std::s
 } // namespace
 
 KrakenParser::KrakenParser(InstrumentRegistry &registry, std::size_t frame_capacity)
-    : registry_(&registry) {
+    : registry_(&registry), v2_(registry, 0) {
   // Size the buffers now so parse() never allocates for frames up to frame_capacity. On
   // failure simdjson retries the allocation at the first iterate().
   if (parser_.allocate(frame_capacity) != simdjson::SUCCESS)
@@ -470,8 +492,13 @@ KrakenParser::KrakenParser(InstrumentRegistry &registry, std::size_t frame_capac
 
 ParseStatus KrakenParser::parse(std::string_view frame, std::int64_t recv_ts_ns,
                                 EventBatch &out) noexcept {
+  if (kraken_v2_first_key(frame))
+    return v2_.parse(parser_, frame, recv_ts_ns, out);
   const std::size_t mark = out.size();
-  const ParseStatus st = parse_frame(parser_, *registry_, frame, recv_ts_ns, out);
+  bool is_v2 = false;
+  const ParseStatus st = parse_frame(parser_, *registry_, frame, recv_ts_ns, out, is_v2);
+  if (is_v2) // a v2 object that does not open with "channel"/"method"
+    return v2_.parse(parser_, frame, recv_ts_ns, out);
   if (st != ParseStatus::Ok)
     out.truncate(mark);
   return st;

@@ -15,6 +15,13 @@
 // book-N: snapshot {"as","bs"} or updates {"a"}/{"b","c"} in one or two dicts -> one
 // BookBegin (depth N) .. BookEnd (checksum c). trade -> Trade per entry. ticker -> Bbo.
 // Objects (heartbeat, systemStatus, subscriptionStatus) and other channels are Ignored.
+//
+// Kraken WebSocket v2 (wss://ws.kraken.com/v2) arrives through the same parse(): the protocol
+// is told per message, without configuration. v1 data are arrays and v1 events objects with
+// "event"; v2 messages are objects keyed "channel" or "method". A v2 object normally opens with
+// one of those keys (a few bytes checked); any other object is walked as before, and handed to
+// KrakenV2Parser (kraken_v2.hpp, sharing this parser's simdjson buffers) only when it has a
+// "channel" or "method" key and no "event".
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -25,6 +32,7 @@
 #include "feedhandler/instrument.hpp"
 #include "feedhandler/instrument_registry.hpp"
 #include "feedhandler/parse_status.hpp"
+#include "feedhandler/venues/kraken_v2.hpp"
 
 namespace fh::venues {
 
@@ -45,6 +53,7 @@ public:
 private:
   simdjson::ondemand::parser parser_;
   InstrumentRegistry *registry_;
+  KrakenV2Parser v2_; // no buffers of its own: runs on parser_
 };
 
 // Loads a REST /0/public/AssetPairs response. Native symbol = `wsname` ("XBT/CHF"; pairs

@@ -231,6 +231,16 @@ std::string binance_depth_snapshot_url(Venue v, std::string_view native, std::ui
   return url + "?symbol=" + sym + "&limit=" + std::to_string(limit);
 }
 
+const Instrument* find_subscribed(const InstrumentRegistry& registry, Venue v,
+                                  std::string_view native) noexcept {
+  if (const Instrument* inst = registry.find(v, native)) return inst;
+  if (v != Venue::Kraken) return nullptr;
+  char canonical[64];
+  if (native.size() >= sizeof canonical) return nullptr;
+  for (std::size_t i = 0; i < native.size(); ++i) canonical[i] = native[i] == '/' ? '-' : native[i];
+  return registry.find_canonical(v, std::string_view(canonical, native.size()));
+}
+
 std::string_view ping_text(Venue v, KrakenApi api) noexcept {
   switch (v) {
   case Venue::Okx: return "ping";

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "feedhandler/instrument_registry.hpp"
 #include "feedhandler/venue.hpp"
 
 namespace fh::venues {
@@ -91,6 +92,12 @@ std::string binance_depth_snapshot_url(Venue v, std::string_view native, std::ui
 // Client keep-alive text for ClientTextPing / Kraken, and whether a received text is the
 // venue's answer to it or one of its heartbeats (so it is not parsed as market data).
 std::string_view ping_text(Venue v, KrakenApi api = KrakenApi::V2) noexcept;
+
+// The instrument a subscribed symbol names. Kraken v2 writes BTC/USD where the AssetPairs
+// metadata's wsname is XBT/USD: both are the canonical BTC-USD, looked up when the native
+// name is not known. Control path.
+const Instrument* find_subscribed(const InstrumentRegistry& registry, Venue v,
+                                  std::string_view native) noexcept;
 bool is_keepalive_text(Venue v, std::string_view text) noexcept;
 
 } // namespace fh::venues

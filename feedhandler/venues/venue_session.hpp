@@ -213,7 +213,7 @@ public:
       record(recording::Kind::WsClosed, now, options_.plan.url, carried);
     }
     for (const auto& native : options_.plan.natives) {
-      const Instrument* inst = registry_->find(options_.venue, native);
+      const Instrument* inst = find_subscribed(*registry_, options_.venue, native);
       if (inst == nullptr) continue;
       Event e = make_event(EventType::Status, options_.venue, inst->id, now);
       e.status.status = BookStatus::Stale;
@@ -363,7 +363,8 @@ private:
     const auto& natives = options_.plan.natives;
     plan_ids_.assign(natives.size(), kNoInstrument);
     for (std::size_t i = 0; i < natives.size(); ++i)
-      if (const Instrument* inst = registry_->find(options_.venue, natives[i])) plan_ids_[i] = inst->id;
+      if (const Instrument* inst = find_subscribed(*registry_, options_.venue, natives[i]))
+        plan_ids_[i] = inst->id;
     awaiting_snapshot_.assign(natives.size(), 0);
   }
   void poll_rest() {

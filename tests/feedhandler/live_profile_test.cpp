@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "feedhandler/capture.hpp"
+#include "feedhandler/venues/dispatch.hpp"
 #include "feedhandler/venues/live_profile.hpp"
 #include "tests/support/replay_helpers.hpp"
 
@@ -200,6 +201,24 @@ TEST(LiveProfileTest, KeepaliveTextIsRecognisedAndNotMarketData) {
   }
   EXPECT_GT(heartbeats, 0u);
   EXPECT_EQ(book_frames_called_keepalive, 0u);
+}
+
+// Kraken v2 names pairs BTC/USD; the recorded AssetPairs metadata's wsname is XBT/USD. A
+// session subscribed with the v2 name must still find the instrument (stale marks, resyncs).
+TEST(FindSubscribedTest, KrakenV2PairNamesResolveToTheMetadataInstrument) {
+  auto http = capture::CaptureFile::open(test::data_path("kraken/cryptofeed/AssetPairs_2021-04-17_http.txt.gz"));
+  ASSERT_TRUE(std::holds_alternative<capture::CaptureFile>(http));
+  InstrumentRegistry registry;
+  for (const auto& r : std::get<capture::CaptureFile>(http).records())
+    if (r.kind == capture::RecordKind::Http) {
+      ASSERT_TRUE(load_metadata(Venue::Kraken, r.url, r.payload, registry));
+    }
+  const Instrument* xbt = registry.find(Venue::Kraken, "XBT/CHF");
+  ASSERT_NE(xbt, nullptr);
+  EXPECT_EQ(find_subscribed(registry, Venue::Kraken, "XBT/CHF"), xbt);
+  EXPECT_EQ(find_subscribed(registry, Venue::Kraken, "BTC/CHF"), xbt);
+  EXPECT_EQ(find_subscribed(registry, Venue::Kraken, "NOPE/CHF"), nullptr);
+  EXPECT_EQ(find_subscribed(registry, Venue::Okx, "BTC/CHF"), nullptr); // Kraken only
 }
 
 } // namespace
