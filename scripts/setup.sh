@@ -15,6 +15,7 @@ packages=(
   liburing-dev libssl-dev libcurl4-openssl-dev
   openssl ca-certificates              # test certificates at run time; system CA store
   libtomlplusplus-dev                  # feedhandler --config (TOML)
+  valgrind                             # callgrind instruction-count gate (scripts/callgrind-gate.sh)
   python3
 )
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "bench/fh-bench/e2e_mode.hpp"
+#include "bench/fh-bench/limits_mode.hpp"
 #include "bench/fh-bench/pipeline_mode.hpp"
 
 namespace {
@@ -18,7 +20,11 @@ void usage(FILE* out) {
   std::fputs("usage: fh-bench pipeline [--venue V] [--passes N] [--quick] [--core C]\n"
              "                         [--book-core C] [--json] [--input] FILE...\n"
              "  replays real captures from memory through parse -> book -> shm and reports\n"
-             "  ns per book frame per stage next to a bare simdjson walk of the same frames\n",
+             "  ns per book frame per stage next to a bare simdjson walk of the same frames\n"
+             "       fh-bench limits [--quick] [--json] [--core C] [--peer-core C] [--noise-seconds S]\n"
+             "  the host's floor: clock cost, cache-line round trip, loopback TCP, memcpy, noise\n"
+             "       fh-bench e2e [--pace P]... [--quick] [--pipelined] [--plot FILE] [--json] [WS HTTP]\n"
+             "  fh-venue -> feed handler -> shm -> a reader process: latency per stage\n",
              out);
 }
 
@@ -39,8 +45,10 @@ int main(int argc, char** argv) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
+  if (std::string_view(argv[1]) == "limits") return fh::bench::limits_main(argc - 2, argv + 2);
+  if (std::string_view(argv[1]) == "e2e") return fh::bench::e2e_main(argc - 2, argv + 2);
   if (std::string_view(argv[1]) != "pipeline") {
-    std::fprintf(stderr, "fh-bench: unknown mode '%s' (this build has: pipeline)\n", argv[1]);
+    std::fprintf(stderr, "fh-bench: unknown mode '%s' (this build has: pipeline, limits, e2e)\n", argv[1]);
     return 2;
   }
   fh::bench::PipelineArgs a;
