@@ -339,7 +339,18 @@ void LiveEngine::run_with(Pipeline& inner, const std::function<bool()>& stop) {
   }
   std::vector<venues::SessionCounters> seen(sessions.size());
   std::vector<std::int64_t> retry_start_at(sessions.size(), 0);
+  // Connections to one venue open one connect interval apart (OKX: 3 per second per IP):
+  // a large plan must not open them in one burst. Later ones start from the tick loop.
+  std::array<std::uint32_t, static_cast<std::size_t>(Venue::kCount)> opened_per_venue{};
+  const std::int64_t started_ns = now_ns();
   for (std::size_t i = 0; i < sessions.size(); ++i) {
+    const Venue v = options_.sessions[i].venue;
+    const std::uint32_t k = opened_per_venue[static_cast<std::size_t>(v)]++;
+    if (k != 0) {
+      retry_start_at[i] =
+          started_ns + static_cast<std::int64_t>(k) * venues::live_profile(v).connect_interval_ms * 1'000'000;
+      continue;
+    }
     std::string error;
     if (!sessions[i]->start(error)) {
       log_->error("session.start", {{"venue", venue_name(options_.sessions[i].venue)},

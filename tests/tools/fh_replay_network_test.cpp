@@ -160,6 +160,26 @@ TEST_F(FhReplayNetwork, KrakenOverLoopbackEqualsTheOfflineReplayAndEveryChecksum
   EXPECT_EQ(net.fields.at("books_synced"), 10u);
 }
 
+// The book, ticker and trade captures were three connections: three sessions to one venue,
+// opened one connect interval apart (Kraken's profile: 400 ms), together equal to offline.
+TEST_F(FhReplayNetwork, KrakenThreeConnectionsOpenOneConnectIntervalApartAndEqualOffline) {
+  const std::string three = kData + "/kraken/cryptofeed/book1000_2021-04-17_ws.txt.gz " + kData +
+                            "/kraken/cryptofeed/ticker_2021-04-17_ws.txt.gz " + kData +
+                            "/kraken/cryptofeed/trade_2021-04-17_ws.txt.gz " + kData +
+                            "/kraken/cryptofeed/AssetPairs_2021-04-17_http.txt.gz";
+  const CliRun r = fh_replay("--network --timeout 300 " + three);
+  ASSERT_EQ(r.status, 0);
+  const Summary net = parse(r.json);
+  const Summary off = offline(three);
+  ASSERT_TRUE(net.ok && off.ok);
+  expect_same_books(net, off);
+  EXPECT_EQ(net.fields.at("connects"), 3u);
+  simdjson::dom::parser parser;
+  double elapsed = 0;
+  ASSERT_EQ(parser.parse(r.json)["elapsed_s"].get(elapsed), simdjson::SUCCESS);
+  EXPECT_GE(elapsed, 0.8); // the third connection may not open before 2 x 400 ms
+}
+
 TEST_F(FhReplayNetwork, BinanceUsdmSyncsFromRestSnapshotsFetchedOverHttpsLikeOffline) {
   const Summary net = network(kUsdm);
   const Summary off = offline(kUsdm);
