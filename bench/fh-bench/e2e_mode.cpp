@@ -20,6 +20,7 @@
 #include "bench/support/latency_histogram.hpp"
 #include "feedhandler/live_engine.hpp"
 #include "feedhandler/replay.hpp"
+#include "feedhandler/stage_log.hpp"
 #include "shm/reader.hpp"
 
 namespace fh::bench {
@@ -122,8 +123,8 @@ double pace_scale(const std::string& pace) {
 }
 
 struct Stages {
-  LatencyHistogram venue_to_socket, socket_to_published, published_to_read, end_to_end,
-      end_to_end_intended;
+  LatencyHistogram venue_to_socket, socket_to_decrypted, decrypted_to_parsed, parsed_to_published,
+      socket_to_published, published_to_read, end_to_end, end_to_end_intended;
 };
 
 std::string percentiles_json(const LatencyHistogram& h) {
@@ -173,6 +174,8 @@ PhaseResult run_phase(const E2eArgs& a, const std::string& pace, const loopback:
   if (error.empty()) plan = loopback::okx_plan(cap, venue.port(), error);
   std::unique_ptr<LiveEngine> engine;
   ControlLog log(LogLevel::Warn);
+  StageLog stages;
+  stages.stamps.resize(cap.frames + 64); // every served frame is one text message
   if (error.empty()) {
     EngineOptions eo;
     venues::SessionOptions so;
@@ -180,6 +183,7 @@ PhaseResult run_phase(const E2eArgs& a, const std::string& pace, const loopback:
     so.plan = std::move(*plan);
     const std::string https = "https://127.0.0.1:" + std::to_string(venue.port());
     so.rest_base = https;
+    so.stage_log = &stages;
     eo.sessions.push_back(std::move(so));
     eo.metadata.emplace_back(Venue::Okx, https);
     eo.tls.ca_file = certs.ca();
@@ -231,6 +235,9 @@ PhaseResult run_phase(const E2eArgs& a, const std::string& pace, const loopback:
         if (r.connection == 1 && r.frame >= 1 && r.frame <= sent.size()) sent[r.frame - 1] = r.realtime_ns;
   }
   std::size_t mismatched = 0;
+  if (error.empty() && stages.count != cap.frames)
+    error = "the session received " + std::to_string(stages.count) + " messages, fh-venue serves " +
+            std::to_string(cap.frames);
   if (error.empty() && journal.size() != books.size())
     error = "journal has " + std::to_string(journal.size()) + " book messages, the capture " +
             std::to_string(books.size());
@@ -250,7 +257,11 @@ PhaseResult run_phase(const E2eArgs& a, const std::string& pace, const loopback:
       const std::int64_t intended =
           scale > 0 ? anchor + static_cast<std::int64_t>(static_cast<double>(cap.frame_offsets_ns[k]) / scale)
                     : sent[k];
+      const StageStamp& st = stages.stamps[k];
       result.stages.venue_to_socket.record(j.recv_ts - sent[k]);
+      result.stages.socket_to_decrypted.record(st.decrypted_ns - j.recv_ts);
+      result.stages.decrypted_to_parsed.record(st.parsed_ns - st.decrypted_ns);
+      result.stages.parsed_to_published.record(j.publish_ts - st.parsed_ns);
       result.stages.socket_to_published.record(j.publish_ts - j.recv_ts);
       result.stages.published_to_read.record(read_ns[i] - j.publish_ts);
       result.stages.end_to_end.record(read_ns[i] - sent[k]);
@@ -275,6 +286,9 @@ PhaseResult run_phase(const E2eArgs& a, const std::string& pace, const loopback:
     return result;
   }
   result.json += ",\"stages_ns\":{\"venue_to_socket\":" + percentiles_json(s.venue_to_socket) +
+                 ",\"socket_to_decrypted\":" + percentiles_json(s.socket_to_decrypted) +
+                 ",\"decrypted_to_parsed\":" + percentiles_json(s.decrypted_to_parsed) +
+                 ",\"parsed_to_published\":" + percentiles_json(s.parsed_to_published) +
                  ",\"socket_to_published\":" + percentiles_json(s.socket_to_published) +
                  ",\"published_to_read\":" + percentiles_json(s.published_to_read) +
                  ",\"end_to_end\":" + percentiles_json(s.end_to_end) +
@@ -312,11 +326,16 @@ int run_e2e(const E2eArgs& a) {
     if (!r.ok) continue;
     std::printf("pace %s: us           p50       p90       p99     p99.9        max\n", pace.c_str());
     print_row("venue write -> socket", r.stages.venue_to_socket);
+    print_row("socket -> decrypted (TLS+WS)", r.stages.socket_to_decrypted);
+    print_row("decrypted -> parsed", r.stages.decrypted_to_parsed);
+    print_row("parsed -> published (book+shm)", r.stages.parsed_to_published);
     print_row("socket -> published (shm)", r.stages.socket_to_published);
     print_row("published -> read (reader)", r.stages.published_to_read);
     print_row("venue write -> read", r.stages.end_to_end);
     print_row("intended send -> read", r.stages.end_to_end_intended);
-    plot.push_back({pace + ": socket -> published", r.stages.socket_to_published});
+    plot.push_back({pace + ": socket -> decrypted", r.stages.socket_to_decrypted});
+    plot.push_back({pace + ": decrypted -> parsed", r.stages.decrypted_to_parsed});
+    plot.push_back({pace + ": parsed -> published", r.stages.parsed_to_published});
     plot.push_back({pace + ": published -> read", r.stages.published_to_read});
     plot.push_back({pace + ": intended send -> read", r.stages.end_to_end_intended});
   }

@@ -4,12 +4,14 @@
 // publishes into a shm segment, and a separate reader process follows the segment's journal.
 // Every book message is followed from the venue's write to the reader seeing it:
 //
-//   venue write -> socket completion (journal recv_ts) -> published (journal publish_ts)
-//               -> read (the reader process's clock, CLOCK_REALTIME like the others)
+//   venue write -> socket completion (journal recv_ts) -> decrypted (TLS + WebSocket framing
+//   done; the session's stage stamp) -> parsed (events made) -> published (journal
+//   publish_ts: book applied and shm written) -> read (the reader process's clock)
 //
-// TLS decrypt, WebSocket, parse and book apply all sit inside "socket -> published": the
-// production path takes no per-stage clock reads, so they are not split here
-// (fh_loopback_bench splits receive -> book updated without shm).
+// Every clock is CLOCK_REALTIME. The decrypted/parsed stamps exist only because the bench
+// hands the session a StageLog (feedhandler/stage_log.hpp); production sessions take no
+// per-stage clock reads. "socket -> decrypted" includes the messages decrypted and handled
+// before this one in the same receive (a burst shares one socket completion).
 // Coordinated omission: at a paced rate every latency is also reported from the frame's
 // *intended* send time (the schedule fh-venue paces to), so a stall that delays later frames
 // is charged to them. Flat out has no schedule; there the actual write time is used.

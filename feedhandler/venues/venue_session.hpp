@@ -29,6 +29,7 @@
 #include "feedhandler/event_batch.hpp"
 #include "feedhandler/instrument_registry.hpp"
 #include "feedhandler/recorder.hpp"
+#include "feedhandler/stage_log.hpp"
 #include "feedhandler/rest_fetcher.hpp"
 #include "feedhandler/venues/dispatch.hpp"
 #include "feedhandler/venues/live_profile.hpp"
@@ -47,6 +48,7 @@ struct SessionOptions {
   std::uint64_t backoff_seed = 1;
   std::uint32_t max_requests_per_hour = 0; // 0 = the venue profile's (OKX 440 of 480)
   Recorder* recorder = nullptr;       // records every frame received/sent and REST response used
+  StageLog* stage_log = nullptr;      // benchmarks only: per-message stage times (stage_log.hpp)
   std::uint32_t record_conn_base = 0; // recorded conn_id = base + connection number
 };
 
@@ -175,6 +177,7 @@ public:
     }
   }
   void on_text(std::string_view text, std::int64_t recv_ns) {
+    const std::int64_t decrypted_ns = options_.stage_log != nullptr ? shm::realtime_ns() : 0;
     last_data_ns_ = recv_ns;
     record(recording::Kind::WsText, recv_ns, {}, text);
     if (is_keepalive_text(options_.venue, text)) {
@@ -185,6 +188,11 @@ public:
     batch_.clear();
     const ParseStatus st = parsers_->parse(options_.venue, text, recv_ns, batch_);
     ++counters_.by_status[static_cast<std::size_t>(st)];
+    if (options_.stage_log != nullptr) [[unlikely]] {
+      StageLog& log = *options_.stage_log;
+      if (log.count < log.stamps.size()) log.stamps[log.count] = {decrypted_ns, shm::realtime_ns()};
+      ++log.count;
+    }
     if (st == ParseStatus::Ok) {
       if (awaiting_count_ != 0) note_snapshots();
       pipeline_->push(batch_);
