@@ -5,11 +5,11 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
-#include <set>
 #include <thread>
 #include <variant>
 
 #include "feedhandler/capture.hpp"
+#include "feedhandler/replay_subscriptions.hpp"
 #include "feedhandler/rest_fetcher.hpp"
 #include "feedhandler/venues/dispatch.hpp"
 
@@ -25,22 +25,16 @@ std::optional<CaptureInfo> read_capture(const std::string& ws_path, const std::s
   CaptureInfo info;
   info.ws_path = ws_path;
   info.http_path = http_path;
-  std::set<std::string> natives;
+  const auto& file = std::get<capture::CaptureFile>(opened);
   std::int64_t first = 0, last = 0;
-  for (const capture::Record& r : std::get<capture::CaptureFile>(opened).records()) {
-    if (r.kind == capture::RecordKind::WsText) {
-      if (info.frames++ == 0) first = r.recv_ts_ns;
-      last = r.recv_ts_ns;
-      info.frame_offsets_ns.push_back(r.recv_ts_ns - first);
-    } else if (r.kind == capture::RecordKind::WsSent) {
-      for (std::size_t at = r.payload.find("\"instId\":\""); at != std::string_view::npos;
-           at = r.payload.find("\"instId\":\"", at + 1)) {
-        const std::size_t start = at + 10;
-        natives.emplace(r.payload.substr(start, r.payload.find('"', start) - start));
-      }
-    }
+  for (const capture::Record& r : file.records()) {
+    if (r.kind != capture::RecordKind::WsText) continue;
+    if (info.frames++ == 0) first = r.recv_ts_ns;
+    last = r.recv_ts_ns;
+    info.frame_offsets_ns.push_back(r.recv_ts_ns - first);
   }
-  info.natives.assign(natives.begin(), natives.end());
+  std::string why;
+  if (auto subs = replay::recorded_subscriptions(Venue::Okx, file, why)) info.natives = subs->natives;
   info.seconds = static_cast<double>(last - first) * 1e-9;
   if (info.frames == 0 || info.natives.empty()) {
     error = ws_path + ": no received frames or no recorded subscribe";

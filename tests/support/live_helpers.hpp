@@ -6,13 +6,13 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <thread>
 #include <variant>
 #include <vector>
 
 #include "feedhandler/capture.hpp"
+#include "feedhandler/replay_subscriptions.hpp"
 #include "feedhandler/rest_fetcher.hpp"
 #include "feedhandler/venues/dispatch.hpp"
 #include "net/tls_context.hpp"
@@ -65,17 +65,11 @@ inline std::size_t load_metadata_via_rest(RestFetcher& fetcher, const std::strin
 inline std::vector<std::string> recorded_okx_natives(const std::string& ws_capture) {
   auto ws = capture::CaptureFile::open(data_path(ws_capture));
   EXPECT_TRUE(std::holds_alternative<capture::CaptureFile>(ws));
-  std::set<std::string> natives;
   if (!std::holds_alternative<capture::CaptureFile>(ws)) return {};
-  for (const auto& r : std::get<capture::CaptureFile>(ws).records()) {
-    if (r.kind != capture::RecordKind::WsSent) continue;
-    for (std::size_t at = r.payload.find("\"instId\":\""); at != std::string_view::npos;
-         at = r.payload.find("\"instId\":\"", at + 1)) {
-      const std::size_t start = at + 10;
-      natives.emplace(r.payload.substr(start, r.payload.find('"', start) - start));
-    }
-  }
-  return {natives.begin(), natives.end()};
+  std::string why;
+  auto subs = replay::recorded_subscriptions(Venue::Okx, std::get<capture::CaptureFile>(ws), why);
+  EXPECT_TRUE(subs.has_value()) << why;
+  return subs ? subs->natives : std::vector<std::string>{};
 }
 
 // The client side of a live test: a reactor and a TLS context trusting the test CA. ok()

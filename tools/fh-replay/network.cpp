@@ -8,7 +8,7 @@
 #include "feedhandler/capture.hpp"
 #include "feedhandler/replay.hpp"
 #include "tools/fh-replay/loopback_venue.hpp"
-#include "tools/fh-replay/recorded_plan.hpp"
+#include "feedhandler/replay_subscriptions.hpp"
 
 namespace fh::replay {
 namespace {

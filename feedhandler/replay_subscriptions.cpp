@@ -1,4 +1,4 @@
-#include "tools/fh-replay/recorded_plan.hpp"
+#include "feedhandler/replay_subscriptions.hpp"
 
 #include <algorithm>
 #include <cctype>
