@@ -368,7 +368,7 @@ int e2e_main(int argc, char** argv) {
     if (s == "--pace") a.paces.push_back(value());
     else if (s == "--quick") quick = true;
     else if (s == "--pipelined") a.pipelined = true;
-    else if (s == "--json") a.json = true;
+    else if (s == "--json") continue; // accepted like the other modes: the JSON line is always last
     else if (s == "--plot") a.plot = value();
     else if (!s.empty() && s[0] == '-') {
       std::fprintf(stderr, "fh-bench e2e: unknown option %s\n", s.c_str());

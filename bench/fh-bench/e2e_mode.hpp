@@ -24,7 +24,6 @@ struct E2eArgs {
   std::vector<std::string> paces;  // fh-venue --pace values, one phase each
   std::string ws, http;            // the OKX capture and its instruments file
   bool pipelined = false;          // book builder on its own thread
-  bool json = false;
   std::string plot;                // SVG file of the latency distribution ("" = none)
 };
 
