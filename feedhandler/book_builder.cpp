@@ -21,7 +21,7 @@ bool same_level(const book::Level* ours, std::int64_t price, std::int64_t qty) n
 InstrumentBook::InstrumentBook(const Instrument& inst, std::size_t reserve_levels,
                                std::size_t reserve_buffer)
     : instrument_(&inst), book_(inst.price_decimals, inst.qty_decimals, reserve_levels) {
-  if (is_binance(inst.venue)) buffer_.reserve(reserve_buffer);
+  if (needs_rest_snapshot(inst.venue)) buffer_.reserve(reserve_buffer);
 }
 
 BookBuilder::BookBuilder(const InstrumentRegistry& registry) : BookBuilder(registry, Options{}) {}
@@ -35,7 +35,7 @@ InstrumentBook& BookBuilder::prepare(std::uint32_t instrument) {
   if (!slot) {
     const Instrument& inst = registry_->at(instrument);
     const std::size_t levels =
-        is_binance(inst.venue) ? options_.reserve_levels_binance : options_.reserve_levels;
+        needs_rest_snapshot(inst.venue) ? options_.reserve_levels_binance : options_.reserve_levels;
     slot = std::make_unique<InstrumentBook>(inst, levels, options_.reserve_buffer);
   }
   return *slot;
@@ -113,7 +113,7 @@ BookNotice BookBuilder::on_event(const Event& e) noexcept {
     const BookStatus before = b->status_;
     const auto reason = static_cast<BookError>(e.status.reason);
     mark_stale(*b, reason < BookError::kCount ? reason : BookError::Disconnected);
-    if (is_binance(b->instrument_->venue)) b->buffer_.clear(); // resume from the next snapshot
+    if (needs_rest_snapshot(b->instrument_->venue)) b->buffer_.clear(); // resume from the next snapshot
     return notice(BookNotice::StatusChanged, b, b->status_ != before);
   }
   case EventType::None:
@@ -136,7 +136,7 @@ BookNotice BookBuilder::on_begin(InstrumentBook& b, const Event& e) noexcept {
   }
 
   const Venue venue = b.instrument_->venue;
-  if (is_binance(venue)) {
+  if (needs_rest_snapshot(venue)) {
     if (b.status_ == BookStatus::Empty || b.status_ == BookStatus::WaitingSnapshot ||
         b.status_ == BookStatus::Stale) {
       const bool changed = b.status_ == BookStatus::Empty;
@@ -146,7 +146,7 @@ BookNotice BookBuilder::on_begin(InstrumentBook& b, const Event& e) noexcept {
       return notice(BookNotice::None, &b, changed);
     }
     const book::SeqVerdict v =
-        is_binance_futures(venue)
+        sync_rule(venue) == SyncRule::RestSnapshotPrevChain
             ? b.futures_seq_.check(e.begin.first_seq, e.begin.last_seq, e.begin.prev_seq)
             : b.spot_seq_.check(e.begin.first_seq, e.begin.last_seq);
     switch (v) {
@@ -167,14 +167,15 @@ BookNotice BookBuilder::on_begin(InstrumentBook& b, const Event& e) noexcept {
     return {};
   }
 
-  // OKX, Kraken: updates only mean something on top of a snapshot.
+  // Stream-snapshot venues (OKX, Kraken, Bybit, Deribit, ...): updates only mean something on
+  // top of a snapshot; a venue that never sends one (Bithumb) never syncs.
   if (b.status_ != BookStatus::Synced && b.status_ != BookStatus::Crossed) {
     ++b.counters_.skipped_stale;
     b.mode_ = Mode::Skip;
     return {};
   }
   if (e.flags & kFlagHasSeq) {
-    const auto v = b.okx_seq_.check(static_cast<std::int64_t>(e.begin.first_seq),
+    const auto v = b.stream_seq_.check(static_cast<std::int64_t>(e.begin.first_seq),
                                     static_cast<std::int64_t>(e.begin.prev_seq));
     if (v == book::SeqVerdict::Drop) {
       ++b.counters_.dropped;
@@ -228,7 +229,7 @@ BookNotice BookBuilder::on_end(InstrumentBook& b, const Event& e) noexcept {
     return notice(BookNotice::None, &b, b.status_ != b.begin_status_);
   case Mode::Snapshot:
     ++b.counters_.snapshots;
-    if (is_binance(b.instrument_->venue)) {
+    if (needs_rest_snapshot(b.instrument_->venue)) {
       finish_binance_snapshot(b);
     } else {
       if (depth != 0) {
@@ -236,13 +237,13 @@ BookNotice BookBuilder::on_end(InstrumentBook& b, const Event& e) noexcept {
         b.book_.truncate(book::Side::Ask, depth);
       }
       if (b.begin_.flags & kFlagHasSeq)
-        b.okx_seq_.on_snapshot(static_cast<std::int64_t>(b.begin_.begin.last_seq));
+        b.stream_seq_.on_snapshot(static_cast<std::int64_t>(b.begin_.begin.last_seq));
       if (verify_checksum(b, e)) mark_synced(b);
     }
     break;
   case Mode::Apply:
     ++b.counters_.applied;
-    if (is_binance(b.instrument_->venue)) b.last_update_id_ = b.begin_.begin.last_seq;
+    if (needs_rest_snapshot(b.instrument_->venue)) b.last_update_id_ = b.begin_.begin.last_seq;
     if (depth != 0) {
       b.book_.truncate(book::Side::Bid, depth);
       b.book_.truncate(book::Side::Ask, depth);
@@ -278,7 +279,7 @@ bool BookBuilder::verify_checksum(InstrumentBook& b, const Event& end) noexcept 
 
 void BookBuilder::finish_binance_snapshot(InstrumentBook& b) noexcept {
   using book::SeqVerdict;
-  const bool futures = is_binance_futures(b.instrument_->venue);
+  const bool futures = sync_rule(b.instrument_->venue) == SyncRule::RestSnapshotPrevChain;
   const std::uint64_t lid = b.begin_.begin.last_seq;
   if (futures)
     b.futures_seq_.on_snapshot(lid);

@@ -72,7 +72,7 @@ private:
   bool lost_sync_ = false;
   book::BinanceSpotSequence spot_seq_;
   book::BinanceFuturesSequence futures_seq_;
-  book::OkxSequence okx_seq_;
+  book::OkxSequence stream_seq_;
   Event begin_{};                  // the batch in progress
   std::vector<Event> buffer_;      // Binance batches waiting for a snapshot (reserved)
   std::uint64_t last_update_id_ = 0; // `u` of the last applied Binance batch (bookTicker check)

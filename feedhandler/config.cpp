@@ -110,6 +110,11 @@ void read_venue(Reader& r, const toml::table& t, const std::string& where, Venue
            "unknown venue '" + name + "' (binance, binance-usdm, binance-coinm, binance-us, okx, kraken)");
     return;
   }
+  if (venues::find_live_profile(*venue) == nullptr) {
+    r.fail(t.get("name"), where + ".name",
+           "venue '" + name + "' has no live session yet (fh-replay reads its captures)");
+    return;
+  }
   v.venue = *venue;
   r.get(t, where, "ws_url", v.ws_url);
   r.get(t, where, "rest_url", v.rest_url);

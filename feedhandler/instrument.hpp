@@ -14,6 +14,9 @@
 namespace fh {
 
 enum class InstrumentKind : std::uint8_t { Spot = 0, Perpetual, Future, Option };
+// How a derivative settles: linear (quoted/settled in the quote currency, e.g. USDT perps),
+// inverse (coin-margined: BTC-USD-PERP settles in BTC). Spot is None.
+enum class ContractType : std::uint8_t { None = 0, Linear, Inverse };
 
 inline constexpr std::uint32_t kNoInstrument = 0xffffffffu;
 
@@ -30,6 +33,11 @@ struct Instrument {
   std::int64_t tick = 1;     // tick size as a mantissa at price_decimals
   std::int64_t lot = 1;      // lot size as a mantissa at qty_decimals
   std::uint32_t book_depth = 0; // depth the venue keeps for us (Kraken truncation); 0 = full
+  std::int64_t min_qty = 0;     // smallest order size as a mantissa at qty_decimals; 0 = none given
+  ContractType contract = ContractType::None;
+  std::uint32_t expiry = 0;     // futures/options: YYYYMMDD (UTC), else 0
+  std::string strike;           // options: strike as the canonical name writes it ("30000")
+  char option_right = 0;        // options: 'C' or 'P', else 0
   bool from_metadata = false;   // false: registered on first sight with venue defaults
 };
 

@@ -22,6 +22,11 @@ std::optional<Venue> venue_from_path(const std::string& path) {
     return Venue::BinanceSpot;
   if (dir.find("okx") != std::string::npos) return Venue::Okx;
   if (dir.find("kraken") != std::string::npos) return Venue::Kraken;
+  // Captures whose records carry no URL (Bybit's historical file, Bitfinex's JSON array,
+  // hftbacktest Hyperliquid): the corpus directory names the venue.
+  if (dir.find("bybit") != std::string::npos) return Venue::BybitLinear;
+  if (dir.find("bitfinex") != std::string::npos) return Venue::Bitfinex;
+  if (dir.find("hyperliquid") != std::string::npos) return Venue::Hyperliquid;
   return std::nullopt;
 }
 
@@ -52,7 +57,7 @@ Replay::open(const std::vector<std::string>& paths, const ReplayOptions& options
     if (!v) {
       return paths[i] +
              ": cannot tell the venue (no URL in the capture, no hint in the file name); pass "
-             "--venue binance|binance-usdm|binance-coinm|binance-us|okx|kraken";
+             "--venue NAME (binance, okx, kraken, bybit-linear, coinbase, deribit, ...)";
     }
     r->file_venue_.push_back(*v);
   }
@@ -95,6 +100,7 @@ ParseStatus Replay::parse_record(const capture::Record& rec) noexcept {
   case capture::RecordKind::WsBinary:
     ++totals_.messages;
     ++totals_.binary_frames;
+    st = parsers_.parse_binary(v, rec.payload, rec.recv_ts_ns, batch_);
     break;
   case capture::RecordKind::Http:
     if (!venues::is_depth_snapshot_url(rec.url)) return ParseStatus::Ignored; // metadata: done

@@ -16,9 +16,19 @@ ParseStatus VenueParsers::parse(Venue v, std::string_view frame, std::int64_t re
   case Venue::BinanceUs: return binance_us_.parse(frame, recv_ts_ns, out, symbol_hint);
   case Venue::Okx: return okx_.parse(frame, recv_ts_ns, out);
   case Venue::Kraken: return kraken_.parse(frame, recv_ts_ns, out);
-  case Venue::kCount: break;
+  default: break; // venues without a stream parser here
   }
   return ParseStatus::Malformed;
+}
+
+ParseStatus VenueParsers::parse_binary(Venue v, std::string_view frame, std::int64_t recv_ts_ns,
+                                       EventBatch& out) noexcept {
+  (void)frame;
+  (void)recv_ts_ns;
+  (void)out;
+  switch (v) {
+  default: return ParseStatus::Ignored; // the venue sends no binary market data
+  }
 }
 
 ParseStatus VenueParsers::parse_rest_snapshot(Venue v, std::string_view body,

@@ -21,6 +21,10 @@ public:
   // One received text frame. `frame` has SIMDJSON_PADDING readable bytes after it.
   [[nodiscard]] ParseStatus parse(Venue v, std::string_view frame, std::int64_t recv_ts_ns,
                                   EventBatch& out, std::string_view symbol_hint = {}) noexcept;
+  // One received binary frame (Upbit: UTF-8 JSON; Huobi: gzip-compressed JSON). Same padding
+  // rule as parse(). Venues that send no binary frames return Ignored.
+  [[nodiscard]] ParseStatus parse_binary(Venue v, std::string_view frame, std::int64_t recv_ts_ns,
+                                         EventBatch& out) noexcept;
   // A REST depth snapshot body (Binance family only; other venues snapshot in-stream).
   [[nodiscard]] ParseStatus parse_rest_snapshot(Venue v, std::string_view body,
                                                 std::string_view symbol, std::int64_t recv_ts_ns,

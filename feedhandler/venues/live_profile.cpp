@@ -24,7 +24,6 @@ constexpr LiveProfile kProfiles[] = {
     {Venue::Kraken, "wss://ws.kraken.com/v2", "https://api.kraken.com", 100, 100, 200, 400, 0,
      Heartbeat::VenueHeartbeats, 0, 10'000},
 };
-static_assert(sizeof(kProfiles) / sizeof(kProfiles[0]) == static_cast<std::size_t>(Venue::kCount));
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -175,9 +174,15 @@ std::vector<ConnectionPlan> plan_kraken(const LiveProfile& p, const Subscription
 
 } // namespace
 
+const LiveProfile* find_live_profile(Venue v) noexcept {
+  for (const LiveProfile& p : kProfiles)
+    if (p.venue == v) return &p;
+  return nullptr;
+}
+
 const LiveProfile& live_profile(Venue v) noexcept {
-  const auto i = static_cast<std::size_t>(v);
-  return kProfiles[i < static_cast<std::size_t>(Venue::kCount) ? i : 0];
+  const LiveProfile* p = find_live_profile(v);
+  return p != nullptr ? *p : kProfiles[0];
 }
 
 std::vector<ConnectionPlan> plan_connections(Venue v, const SubscriptionSet& s,
@@ -191,7 +196,7 @@ std::vector<ConnectionPlan> plan_connections(Venue v, const SubscriptionSet& s,
   case Venue::BinanceUs: plans = plan_binance(p, s, ws_url); break;
   case Venue::Okx: plans = plan_okx(p, s, ws_url); break;
   case Venue::Kraken: plans = plan_kraken(p, s, ws_url); break;
-  case Venue::kCount: break;
+  default: break; // no live session for this venue (find_live_profile() is null)
   }
   for (auto& plan : plans) {
     plan.spec = s;

@@ -44,6 +44,9 @@ struct LiveProfile {
   std::uint32_t max_requests_per_hour = 0;
 };
 
+// The venue's live profile, nullptr for venues we replay but do not connect to yet.
+const LiveProfile* find_live_profile(Venue v) noexcept;
+// Only for venues find_live_profile() knows (callers check first; config refuses others).
 const LiveProfile& live_profile(Venue v) noexcept;
 
 // Kraken's two live protocols (the recordings are v1; v2 is the current one).
