@@ -26,6 +26,7 @@ enum class Venue : std::uint8_t {
   GateIo,
   Kucoin,
   Huobi,
+  Iex, // IEX DEEP/TOPS over UDP multicast (US equities; the classic multicast feed)
   kCount
 };
 
@@ -49,6 +50,7 @@ inline constexpr std::string_view venue_name(Venue v) noexcept {
   case Venue::GateIo: return "gateio";
   case Venue::Kucoin: return "kucoin";
   case Venue::Huobi: return "huobi";
+  case Venue::Iex: return "iex";
   case Venue::kCount: break;
   }
   return "unknown";
