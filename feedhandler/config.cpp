@@ -101,13 +101,13 @@ private:
 
 void read_venue(Reader& r, const toml::table& t, const std::string& where, VenueConfig& v) {
   r.only(t, where, {"name", "ws_url", "rest_url", "symbols", "book", "trades", "bbo",
-                    "book_channel", "depth_speed", "depth", "api"});
+                    "book_channel", "depth_speed", "depth", "api", "interval"});
   std::string name;
   r.get(t, where, "name", name);
   const auto venue = venue_from_name(name);
   if (!venue) {
     r.fail(t.get("name") != nullptr ? t.get("name") : nullptr, where + ".name",
-           "unknown venue '" + name + "' (binance, binance-usdm, binance-coinm, binance-us, okx, kraken)");
+           "unknown venue '" + name + "' (binance, binance-usdm, binance-coinm, binance-us, okx, kraken, deribit)");
     return;
   }
   if (venues::find_live_profile(*venue) == nullptr) {
@@ -126,6 +126,9 @@ void read_venue(Reader& r, const toml::table& t, const std::string& where, Venue
   r.get(t, where, "bbo", s.bbo);
   r.get(t, where, "book_channel", s.okx_book_channel);
   r.get(t, where, "depth_speed", s.binance_depth_speed);
+  r.get(t, where, "interval", s.deribit_interval);
+  if (s.deribit_interval != "100ms" && s.deribit_interval != "raw" && s.deribit_interval != "agg2")
+    r.fail(t.get("interval"), where + ".interval", "Deribit interval is 100ms, raw or agg2");
   r.get_range(t, where, "depth", s.kraken_depth, 10u, 1000u);
   std::string api = s.kraken_api == venues::KrakenApi::V1 ? "v1" : "v2";
   r.get(t, where, "api", api);

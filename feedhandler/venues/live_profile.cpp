@@ -23,6 +23,10 @@ constexpr LiveProfile kProfiles[] = {
      0, Heartbeat::ClientTextPing, 20'000, 30'000, 440 /* of 480: a margin */},
     {Venue::Kraken, "wss://ws.kraken.com/v2", "https://api.kraken.com", 100, 100, 200, 400, 0,
      Heartbeat::VenueHeartbeats, 0, 10'000},
+    // Deribit: public requests are credit-limited (about 20 per second sustained); a subscribe
+    // takes a list of channels, three per instrument (book, trades, ticker).
+    {Venue::Deribit, "wss://www.deribit.com/ws/api/v2", "https://www.deribit.com", 300, 150, 200,
+     400, 0, Heartbeat::ClientTextPing, 10'000, 30'000},
 };
 
 std::string lower(std::string_view s) {
@@ -149,6 +153,51 @@ std::vector<ConnectionPlan> plan_okx(const LiveProfile& p, const SubscriptionSet
   return plans;
 }
 
+// Deribit {"jsonrpc":"2.0","id":N,"method":"public/(un)subscribe","params":{"channels":[..]}}.
+std::string deribit_request(std::string_view method, const std::vector<std::string>& channels,
+                            std::uint64_t id) {
+  std::string m = R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"method":"public/)" +
+                  std::string(method) + R"(","params":{"channels":[)";
+  for (std::size_t i = 0; i < channels.size(); ++i) {
+    if (i != 0) m += ',';
+    append_json_string(m, channels[i]);
+  }
+  return m + "]}}";
+}
+
+std::vector<std::string> deribit_channels(std::string_view kind, const std::vector<std::string>& natives,
+                                          std::string_view interval) {
+  std::vector<std::string> out;
+  for (const auto& n : natives) out.push_back(std::string(kind) + "." + n + "." + std::string(interval));
+  return out;
+}
+
+std::vector<ConnectionPlan> plan_deribit(const LiveProfile& p, const SubscriptionSet& s,
+                                         std::string_view ws_url) {
+  std::vector<ConnectionPlan> plans;
+  const std::size_t per_conn =
+      std::max<std::size_t>(1, p.max_streams_per_connection / streams_per_symbol(s));
+  for (auto& group : chunk(s.natives, per_conn)) {
+    ConnectionPlan plan;
+    plan.url = std::string(ws_url.empty() ? p.ws_url : ws_url);
+    plan.natives = group;
+    // Book, trades, ticker: the recording's order; one request per chunk of channels.
+    std::vector<std::string> channels;
+    auto add = [&](std::string_view kind) {
+      auto c = deribit_channels(kind, group, s.deribit_interval);
+      channels.insert(channels.end(), c.begin(), c.end());
+    };
+    if (s.book) add("book");
+    if (s.trades) add("trades");
+    if (s.bbo) add("ticker");
+    std::uint64_t id = 0;
+    for (auto& part : chunk(channels, std::max<std::size_t>(1, p.max_args_per_subscribe)))
+      plan.subscribe_messages.push_back(deribit_request("subscribe", part, id++));
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
 std::vector<ConnectionPlan> plan_kraken(const LiveProfile& p, const SubscriptionSet& s,
                                         std::string_view ws_url) {
   std::vector<ConnectionPlan> plans;
@@ -196,6 +245,7 @@ std::vector<ConnectionPlan> plan_connections(Venue v, const SubscriptionSet& s,
   case Venue::BinanceUs: plans = plan_binance(p, s, ws_url); break;
   case Venue::Okx: plans = plan_okx(p, s, ws_url); break;
   case Venue::Kraken: plans = plan_kraken(p, s, ws_url); break;
+  case Venue::Deribit: plans = plan_deribit(p, s, ws_url); break;
   default: break; // no live session for this venue (find_live_profile() is null)
   }
   for (auto& plan : plans) {
@@ -216,6 +266,12 @@ std::vector<std::string> book_resubscribe_messages(Venue v, const SubscriptionSe
     const bool v1 = s.kraken_api == KrakenApi::V1;
     return {kraken_request(v1, "unsubscribe", "book", natives, s.kraken_depth),
             kraken_request(v1, "subscribe", "book", natives, s.kraken_depth)};
+  }
+  case Venue::Deribit: {
+    const auto channels = deribit_channels("book", natives, s.deribit_interval);
+    // Ids above the subscribe round's, so the answers are told apart in a recording.
+    return {deribit_request("unsubscribe", channels, 1000),
+            deribit_request("subscribe", channels, 1001)};
   }
   default: return {};
   }
@@ -250,6 +306,8 @@ std::string_view ping_text(Venue v, KrakenApi api) noexcept {
   switch (v) {
   case Venue::Okx: return "ping";
   case Venue::Kraken: return api == KrakenApi::V1 ? R"({"event":"ping"})" : R"({"method":"ping"})";
+  // Deribit's keep-alive request; its answer carries the id 9929 (see is_keepalive_text).
+  case Venue::Deribit: return R"({"jsonrpc":"2.0","id":9929,"method":"public/test"})";
   default: return {};
   }
 }
@@ -258,6 +316,12 @@ bool is_keepalive_text(Venue v, std::string_view text) noexcept {
   // Called on every received message: keep-alives are a few dozen bytes, so a long message
   // (every book update) is rejected without scanning it.
   constexpr std::size_t kMaxKeepalive = 96;
+  if (v == Venue::Deribit) {
+    // public/test's answer ({"jsonrpc":"2.0","id":9929,"result":{"version":..},"usIn":..})
+    // and the venue's heartbeat notice; both well under 256 bytes.
+    return text.size() < 256 && (text.find(R"("id":9929,)") != std::string_view::npos ||
+                                 text.find(R"("method":"heartbeat")") != std::string_view::npos);
+  }
   if (text.size() > kMaxKeepalive) return false;
   switch (v) {
   case Venue::Okx: return text == "pong";

@@ -9,7 +9,9 @@
 // OKX v5 "WebSocket API connect" (3 connections per second per IP, 480 subscribe requests per
 // hour per connection, text "ping" when idle < 30 s, answered with "pong"; checksum reads 0
 // from June 2026, seqId/prevSeqId remain: VENUE_RULES.md); Kraken spot WebSocket v1 and v2
-// (heartbeat messages about once a second when idle; v2 is current, v1 is the recordings').
+// (heartbeat messages about once a second when idle; v2 is current, v1 is the recordings');
+// Deribit JSON-RPC over WebSocket ("book.X.interval" with change_id chain; public/test as the
+// client keep-alive; raw intervals need authorisation, so the public default is 100ms).
 // Limits below are the venue's minus a margin; they are the defaults a config may tighten.
 #include <cstdint>
 #include <string>
@@ -61,6 +63,9 @@ struct SubscriptionSet {
   std::string okx_book_channel = "books"; // books (400, seqId), books-l2-tbt (VIP), books5, ...
   std::string binance_depth_speed = "@100ms"; // "" = 1000 ms; futures also "@0ms" (like the recording)
   KrakenApi kraken_api = KrakenApi::V2;
+  // Deribit channel interval: "100ms" (public) or "raw" (Deribit requires an authorised
+  // connection for raw since 2023; the 2021 recordings used raw).
+  std::string deribit_interval = "100ms";
 };
 
 // One connection's worth of streams: its URL (Binance puts streams in the URL) and the

@@ -44,6 +44,18 @@ std::vector<std::string> metadata_urls(Venue v, std::string_view rest_base,
     return urls;
   }
   case Venue::Kraken: return {base + "/0/public/AssetPairs"};
+  // Deribit: one get_instruments per settlement currency named by the subscribed instruments
+  // (BTC-PERPETUAL -> BTC; linear BTC_USDC-PERPETUAL -> USDC), as the recording asked.
+  case Venue::Deribit: {
+    std::vector<std::string> urls;
+    for (const auto& n : natives) {
+      std::string cur = n.substr(0, n.find('-'));
+      if (const auto us = cur.find('_'); us != std::string::npos) cur = cur.substr(us + 1);
+      std::string url = base + "/api/v2/public/get_instruments?currency=" + cur + "&expired=false";
+      if (std::find(urls.begin(), urls.end(), url) == urls.end()) urls.push_back(std::move(url));
+    }
+    return urls;
+  }
   default: return {};
   }
 }

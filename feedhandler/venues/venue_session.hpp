@@ -200,10 +200,22 @@ public:
       ++counters_.parse_errors;
     }
   }
+  // Binary frames (Upbit JSON, Huobi gzip) go to the venue's binary parser; venues that send
+  // none get Ignored. The connection's buffer has SIMDJSON_PADDING bytes after the frame.
   void on_binary(std::span<const std::uint8_t> bytes, std::int64_t recv_ns) {
     last_data_ns_ = recv_ns;
-    record(recording::Kind::WsBinary, recv_ns, {},
-           {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+    const std::string_view frame(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    record(recording::Kind::WsBinary, recv_ns, {}, frame);
+    ++counters_.messages;
+    batch_.clear();
+    const ParseStatus st = parsers_->parse_binary(options_.venue, frame, recv_ns, batch_);
+    ++counters_.by_status[static_cast<std::size_t>(st)];
+    if (st == ParseStatus::Ok) {
+      if (awaiting_count_ != 0) note_snapshots();
+      pipeline_->push(batch_);
+    } else if (st != ParseStatus::Ignored) {
+      ++counters_.parse_errors;
+    }
   }
   void on_closed(const char* why) {
     if (shutting_down_) return;

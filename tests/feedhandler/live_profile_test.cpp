@@ -109,6 +109,54 @@ TEST(LiveProfileTest, KrakenV1PlanReproducesTheRecordedSubscribeRequests) {
   EXPECT_EQ(got, want);
 }
 
+// Both Deribit runs sent one public/subscribe with book, trades and ticker channels for ten
+// options. Asked for the same instruments with the recording's "raw" interval, our plan must
+// send that request byte for byte (same id 0, channel order, no spacing).
+TEST(LiveProfileTest, DeribitPlanReproducesTheRecordedSubscribeRequestExactly) {
+  for (const char* file : {"deribit/cryptofeed/book_ticker_trades_2021-07-22_ws.txt.gz",
+                           "deribit/cryptofeed/book_ticker_trades_2021-04-17_ws.txt.gz"}) {
+    std::vector<capture::CaptureFile> keep;
+    const auto sent = records_of(file, capture::RecordKind::WsSent, keep);
+    ASSERT_EQ(sent.size(), 1u) << file;
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(sent[0].payload).get(doc), simdjson::SUCCESS);
+    SubscriptionSet s;
+    for (simdjson::dom::element c : doc["params"]["channels"].get_array()) {
+      const std::string_view ch(c);
+      if (ch.rfind("book.", 0) != 0) continue;
+      s.natives.emplace_back(ch.substr(5, ch.rfind('.') - 5));
+    }
+    ASSERT_EQ(s.natives.size(), 10u) << file;
+    s.deribit_interval = "raw";
+    const auto plans = plan_connections(Venue::Deribit, s);
+    ASSERT_EQ(plans.size(), 1u);
+    EXPECT_EQ(plans[0].url, std::string(keep[0].ws_url()));
+    ASSERT_EQ(plans[0].subscribe_messages.size(), 1u);
+    EXPECT_EQ(plans[0].subscribe_messages[0], sent[0].payload) << file;
+  }
+}
+
+TEST(LiveProfileTest, DeribitBookResubscribeNamesOnlyTheBookChannel) {
+  SubscriptionSet s;
+  s.natives = {"BTC-24SEP21-8000-P", "ETH-30JUL21-2800-C"};
+  const auto m = book_resubscribe_messages(Venue::Deribit, s, {"ETH-30JUL21-2800-C"});
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0], R"({"jsonrpc":"2.0","id":1000,"method":"public/unsubscribe","params":{"channels":["book.ETH-30JUL21-2800-C.100ms"]}})");
+  EXPECT_EQ(m[1], R"({"jsonrpc":"2.0","id":1001,"method":"public/subscribe","params":{"channels":["book.ETH-30JUL21-2800-C.100ms"]}})");
+}
+
+TEST(LiveProfileTest, DeribitKeepaliveAnswerIsNotMarketDataAndDataIsNot) {
+  EXPECT_NE(ping_text(Venue::Deribit).find("public/test"), std::string_view::npos);
+  std::vector<capture::CaptureFile> keep;
+  const auto text = records_of("deribit/cryptofeed/book_ticker_trades_2021-07-22_ws.txt.gz",
+                               capture::RecordKind::WsText, keep);
+  ASSERT_GT(text.size(), 100u);
+  std::size_t called_keepalive = 0;
+  for (const auto& r : text) called_keepalive += is_keepalive_text(Venue::Deribit, r.payload);
+  EXPECT_EQ(called_keepalive, 0u); // no recorded frame answers id 9929 or is a heartbeat
+}
+
 TEST(LiveProfileTest, KrakenV2PlanUsesTheCurrentProtocol) {
   SubscriptionSet s;
   s.natives = {"BTC/USD", "ETH/USD"};
@@ -173,7 +221,7 @@ TEST(LiveProfileTest, BinanceDepthSnapshotUrlMatchesTheRecordedRestRequest) {
 TEST(LiveProfileTest, LargeSetsAreSplitWithinTheVenueLimits) {
   SubscriptionSet s;
   for (int i = 0; i < 1000; ++i) s.natives.push_back("SYM" + std::to_string(i) + "USDT");
-  for (const Venue v : {Venue::BinanceSpot, Venue::Okx, Venue::Kraken}) {
+  for (const Venue v : {Venue::BinanceSpot, Venue::Okx, Venue::Kraken, Venue::Deribit}) {
     const LiveProfile& p = live_profile(v);
     const auto plans = plan_connections(v, s);
     std::size_t covered = 0;

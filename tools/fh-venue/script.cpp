@@ -131,7 +131,46 @@ Classified classify_kraken(simdjson::ondemand::parser &parser, std::string_view 
   return c;
 }
 
+// Deribit JSON-RPC: {"method":"subscription","params":{"channel":"book.X.raw","data":{"type":
+// "snapshot"|"change",..}}} for data; {"id":..,"result":..} answers a request (the subscribe
+// ack); {"method":"heartbeat"} is control.
+Classified classify_deribit(simdjson::ondemand::parser &parser, std::string_view payload) {
+  Classified c;
+  simdjson::ondemand::document doc;
+  if (parser.iterate(simdjson::padded_string_view(payload.data(), payload.size(),
+                                                  payload.size() + simdjson::SIMDJSON_PADDING))
+          .get(doc) != simdjson::SUCCESS)
+    return c;
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) return c;
+  std::string_view method;
+  if (obj.find_field_unordered("method").get_string().get(method) != simdjson::SUCCESS) {
+    c.kind = FrameKind::Ack; // a response to one of the client's requests
+    return c;
+  }
+  if (method != "subscription") {
+    c.kind = FrameKind::Control;
+    return c;
+  }
+  simdjson::ondemand::object params, data;
+  std::string_view channel, type;
+  if (obj.find_field_unordered("params").get_object().get(params) != simdjson::SUCCESS ||
+      params.find_field_unordered("channel").get_string().get(channel) != simdjson::SUCCESS ||
+      channel.rfind("book.", 0) != 0)
+    return c;
+  const std::string channel_s(channel);
+  if (params.find_field_unordered("data").get_object().get(data) != simdjson::SUCCESS ||
+      data.find_field_unordered("type").get_string().get(type) != simdjson::SUCCESS)
+    return c;
+  const std::string_view ch(channel_s);
+  const auto last_dot = ch.rfind('.');
+  c.kind = type == "snapshot" ? FrameKind::BookSnapshot : FrameKind::BookUpdate;
+  c.book = "book|" + std::string(ch.substr(5, last_dot == 4 ? std::string_view::npos : last_dot - 5));
+  return c;
+}
+
 std::optional<Family> family_of(Venue v) {
+  if (v == Venue::Deribit) return Family::Deribit;
   if (v == Venue::Okx) return Family::Okx;
   if (v == Venue::Kraken) return Family::Kraken;
   if (is_binance(v)) return Family::Binance;
@@ -167,6 +206,27 @@ std::optional<BookRequest> parse_book_request(Family family, std::string_view te
       doc.get_object().get(obj) != simdjson::SUCCESS)
     return std::nullopt;
   BookRequest req;
+  if (family == Family::Deribit) {
+    std::string_view method;
+    if (obj.find_field_unordered("method").get_string().get(method) != simdjson::SUCCESS ||
+        (method != "public/subscribe" && method != "public/unsubscribe"))
+      return std::nullopt;
+    req.subscribe = method == "public/subscribe";
+    simdjson::ondemand::object params;
+    simdjson::ondemand::array channels;
+    if (obj.find_field_unordered("params").get_object().get(params) != simdjson::SUCCESS ||
+        params.find_field_unordered("channels").get_array().get(channels) != simdjson::SUCCESS)
+      return req;
+    for (auto elem : channels) {
+      std::string_view ch;
+      if (elem.get_string().get(ch) != simdjson::SUCCESS) return std::nullopt;
+      if (ch.rfind("book.", 0) != 0) continue;
+      const auto last_dot = ch.rfind('.');
+      req.books.push_back("book|" + std::string(ch.substr(5, last_dot == 4 ? std::string_view::npos
+                                                                             : last_dot - 5)));
+    }
+    return req;
+  }
   std::string_view op;
   if (obj.find_field_unordered(family == Family::Okx ? "op" : "event").get_string().get(op) !=
       simdjson::SUCCESS)
@@ -358,8 +418,9 @@ std::variant<Corpus, std::string> Corpus::load(const std::vector<std::string> &p
         Frame f{r.payload, r.recv_ts_ns, r.line, static_cast<std::uint32_t>(script.sent.size()),
                 FrameKind::Data, -1};
         if (file_family && *file_family != Family::Binance) {
-          Classified c = *file_family == Family::Okx ? classify_okx(parser, r.payload)
-                                                     : classify_kraken(parser, r.payload);
+          Classified c = *file_family == Family::Okx      ? classify_okx(parser, r.payload)
+                         : *file_family == Family::Deribit ? classify_deribit(parser, r.payload)
+                                                           : classify_kraken(parser, r.payload);
           f.kind = c.kind;
           if (!c.book.empty()) {
             auto [it, added] = books.emplace(c.book, static_cast<std::int32_t>(books.size()));
@@ -390,15 +451,16 @@ std::variant<Corpus, std::string> Corpus::load(const std::vector<std::string> &p
     }
     if (!script.frames.empty()) {
       if (!file_family)
-        return file.path() + ": venue not recognised (OKX, Kraken and Binance captures only)";
+        return file.path() + ": venue not recognised (OKX, Kraken, Binance and Deribit captures only)";
       corpus.scripts_.push_back(std::move(script));
     }
   }
-  if (!family) return std::string("no input with a recognised venue (OKX, Kraken, Binance)");
+  if (!family) return std::string("no input with a recognised venue (OKX, Kraken, Binance, Deribit)");
   corpus.family_ = *family;
-  corpus.venue_name_ = *family == Family::Okx      ? "okx"
-                       : *family == Family::Kraken ? "kraken"
-                                                   : "binance";
+  corpus.venue_name_ = *family == Family::Okx       ? "okx"
+                       : *family == Family::Kraken  ? "kraken"
+                       : *family == Family::Deribit ? "deribit"
+                                                    : "binance";
   return corpus;
 }
 

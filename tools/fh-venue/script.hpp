@@ -23,7 +23,7 @@ namespace fh::venue_tool {
 
 // Protocol family of the served venue: decides how frames are classified and how a reconnect
 // resumes (snapshot-based vs. REST snapshot + diffs).
-enum class Family : std::uint8_t { Okx, Kraken, Binance };
+enum class Family : std::uint8_t { Okx, Kraken, Binance, Deribit };
 
 enum class FrameKind : std::uint8_t {
   Ack,          // subscribe acknowledgement / connection status (sent first on every connection)
@@ -96,7 +96,9 @@ std::vector<std::uint32_t> resume_plan(const Script &script, Family family, std:
 
 // A client's (un)subscribe request, reduced to the recorded books it names ("channel|instrument"
 // keys as in Script::book_names): OKX {"op":..,"args":[{"channel":"books..","instId":X}]},
-// Kraken v1 {"event":..,"pair":[..],"subscription":{"name":"book","depth":N}}. nullopt: not
+// Kraken v1 {"event":..,"pair":[..],"subscription":{"name":"book","depth":N}}, Deribit
+// {"method":"public/(un)subscribe","params":{"channels":["book.X.raw",..]}} (key "book|X": the
+// interval does not name another book). nullopt: not
 // an (un)subscribe request of this venue's protocol.
 struct BookRequest {
   bool subscribe = false;

@@ -33,6 +33,8 @@ bool is_subscribe(Family family, std::string_view text) {
   case Family::Kraken:
     return text.find("\"event\"") != std::string_view::npos &&
            text.find("\"subscribe\"") != std::string_view::npos;
+  case Family::Deribit:
+    return text.find("\"public/subscribe\"") != std::string_view::npos;
   case Family::Binance:
     return false; // streams are chosen by the URL (the corpus has no SUBSCRIBE exchange)
   }
