@@ -55,7 +55,7 @@ std::optional<Venue> venue_from_url(std::string_view url) noexcept {
       {"fapi.binance.com", Venue::BinanceUsdm}, {"dstream.binance.com", Venue::BinanceCoinm},
       {"dapi.binance.com", Venue::BinanceCoinm}, {"binance.com", Venue::BinanceSpot},
       {"okx.com", Venue::Okx},                 {"okex.com", Venue::Okx},
-      {"kraken.com", Venue::Kraken},
+      {"kraken.com", Venue::Kraken},               {"deribit.com", Venue::Deribit},
   };
   const auto scheme = url.find("://");
   if (scheme == std::string_view::npos) return std::nullopt;

@@ -665,3 +665,78 @@ TEST_F(FhVenueTest, KrakenReconnectStartsEachBookWithItsRecordedSnapshot) {
 }
 
 } // namespace
+
+namespace {
+
+const std::string kDeribitWs = kData + "/deribit/cryptofeed/book_ticker_trades_2021-07-22_ws.txt.gz";
+
+// Deribit (JSON-RPC): after the recorded public/subscribe every recorded frame arrives in
+// order; PROVENANCE.md: 136 messages, 10 book snapshots.
+TEST_F(FhVenueTest, DeribitCaptureStreamsEveryRecordedFrame) {
+  const Recorded deribit = load_recorded(kDeribitWs);
+  ASSERT_EQ(deribit.sent.size(), 1U);
+  VenueProcess v;
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--cert", certs_->localhost_cert(), "--key",
+                                certs_->localhost_key(), "--exit-when-done", kDeribitWs};
+  ASSERT_EQ(v.start(args, certs_->file("venue.log")), "");
+  TlsClient tls;
+  WsClient ws(tls);
+  ASSERT_EQ(open_ws(tls, ws, v.port(), deribit.sent, "/ws/api/v2"), "");
+  const Received r = ws.collect(100000, 10000);
+  ASSERT_EQ(r.texts.size(), deribit.received.size());
+  EXPECT_TRUE(r.texts == deribit.received);
+  std::size_t snapshots = 0;
+  for (const auto &t : r.texts) snapshots += t.find("\"type\":\"snapshot\"") != std::string::npos;
+  EXPECT_EQ(snapshots, 10U);
+  EXPECT_EQ(v.wait_exit(), 0);
+}
+
+// A per-book resync as a session sends it (public/unsubscribe + public/subscribe of one book
+// channel): that book restarts from its recorded snapshot with its recorded changes since, and
+// the other frames go on once each, in order.
+TEST_F(FhVenueTest, DeribitBookResubscribeRewindsThatBookToItsRecordedSnapshot) {
+  const Recorded deribit = load_recorded(kDeribitWs);
+  const auto &rec = deribit.received;
+  constexpr std::size_t kPosition = 100;
+  ASSERT_GT(rec.size(), kPosition);
+  VenueProcess v;
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--cert", certs_->localhost_cert(), "--key",
+                                certs_->localhost_key(), "--fault", "stall=1500:after=100",
+                                "--exit-when-done", kDeribitWs};
+  ASSERT_EQ(v.start(args, certs_->file("venue.log")), "");
+  TlsClient tls;
+  WsClient ws(tls);
+  ASSERT_EQ(open_ws(tls, ws, v.port(), deribit.sent, "/ws/api/v2"), "");
+  ASSERT_EQ(ws.collect(kPosition, 5000).texts.size(), kPosition);
+  // The book changed last before the position, read from the recording.
+  std::string inst;
+  for (std::size_t i = kPosition; i-- > 0 && inst.empty();)
+    if (rec[i].find("\"type\":\"change\"") != std::string::npos) {
+      const auto at = rec[i].find("\"channel\":\"book.") + 16;
+      inst = rec[i].substr(at, rec[i].find(".raw\"", at) - at);
+    }
+  ASSERT_FALSE(inst.empty());
+  const std::string key = "\"channel\":\"book." + inst + ".raw\"";
+  const auto of_book = [&](const std::string &t) { return t.find(key) != std::string::npos; };
+  fh::venues::SubscriptionSet spec;
+  spec.deribit_interval = "raw";
+  for (const auto &m : fh::venues::book_resubscribe_messages(fh::Venue::Deribit, spec, {inst}))
+    ASSERT_TRUE(ws.send_text(m));
+  const Received rest = ws.collect(100000, 10000);
+  std::size_t snapshot = rec.size();
+  for (std::size_t i = 0; i < kPosition; ++i)
+    if (of_book(rec[i]) && rec[i].find("\"type\":\"snapshot\"") != std::string::npos) snapshot = i;
+  ASSERT_LT(snapshot, kPosition);
+  std::vector<std::string> want_book, want_other, got_book, got_other;
+  for (std::size_t i = snapshot; i < rec.size(); ++i)
+    if (of_book(rec[i])) want_book.push_back(rec[i]);
+  for (std::size_t i = kPosition; i < rec.size(); ++i)
+    if (!of_book(rec[i])) want_other.push_back(rec[i]);
+  for (const auto &t : rest.texts) (of_book(t) ? got_book : got_other).push_back(t);
+  EXPECT_TRUE(got_other == want_other);
+  EXPECT_TRUE(got_book == want_book) << got_book.size() << " vs " << want_book.size();
+  EXPECT_NE(got_book.front().find("\"type\":\"snapshot\""), std::string::npos);
+  EXPECT_EQ(v.wait_exit(), 0);
+}
+
+} // namespace
