@@ -135,6 +135,10 @@ std::size_t load_binance_exchange_info(std::string_view body, Venue venue,
           (void)step_of(get_string(flt, "stepSize"), inst.qty_decimals, inst.lot);
       }
     }
+    std::string_view min_qty_text;
+    if (s["filters"].get_array().get(filters) == simdjson::SUCCESS)
+      for (const simdjson::dom::element flt : filters)
+        if (get_string(flt, "filterType") == "LOT_SIZE") min_qty_text = get_string(flt, "minQty");
     // The book can hold levels off the current grid: orders placed before a tick or step
     // size change stay on it (spot NKNUSDT, tick 0.0001, has bids at 0.25974 and sizes of
     // 39.2 with step 1; USD-M CTKUSDT, tick 0.001, has bids at 0.50579). The precision
@@ -149,6 +153,13 @@ std::size_t load_binance_exchange_info(std::string_view body, Venue venue,
       inst.price_decimals = price_dp;
     if (!__builtin_mul_overflow(inst.lot, book::kPow10[qty_dp - inst.qty_decimals], &inst.lot))
       inst.qty_decimals = qty_dp;
+    // The minimum order size at the final qty exponent (a finer minQty than that is dropped).
+    book::ParsedDecimal min_qty{};
+    if (!min_qty_text.empty() &&
+        book::parse_decimal(min_qty_text, inst.qty_decimals, min_qty) == book::DecimalError::Ok)
+      inst.min_qty = min_qty.mantissa;
+    if (futures)
+      inst.contract = venue == Venue::BinanceCoinm ? ContractType::Inverse : ContractType::Linear;
     if (!futures) {
       inst.kind = InstrumentKind::Spot;
       inst.canonical = join(base, quote);
@@ -167,7 +178,9 @@ std::size_t load_binance_exchange_info(std::string_view body, Venue venue,
         inst.canonical = join(base, quote, "PERP");
       } else {
         inst.kind = InstrumentKind::Future;
-        inst.canonical = join(base, quote, delivery_yyyymmdd(delivery));
+        const std::string date = delivery_yyyymmdd(delivery);
+        inst.expiry = static_cast<std::uint32_t>(std::stoul(date));
+        inst.canonical = join(base, quote, date);
       }
     }
     registry.add(std::move(inst));

@@ -103,6 +103,11 @@ std::size_t load_kraken_asset_pairs(std::string_view body, InstrumentRegistry &r
         tick.mantissa > 0)
       inst.tick = tick.mantissa;
     inst.lot = 1;
+    std::string_view ordermin;
+    book::ParsedDecimal min_qty{};
+    if (!pair["ordermin"].get_string().get(ordermin) &&
+        book::parse_decimal(ordermin, inst.qty_decimals, min_qty) == book::DecimalError::Ok)
+      inst.min_qty = min_qty.mantissa;
     inst.from_metadata = true;
     registry.add(std::move(inst));
     ++added;

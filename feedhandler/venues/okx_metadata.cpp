@@ -75,16 +75,25 @@ void name_instrument(Instrument &inst, std::string_view inst_id, InstrumentKind 
       inst.canonical = pair + "-PERP";
     break;
   case InstrumentKind::Future:
-    if (p.count == 3 && is_yymmdd(p.part[2]))
+    if (p.count == 3 && is_yymmdd(p.part[2])) {
       inst.canonical = pair + "-20" + std::string(p.part[2]);
+      inst.expiry = static_cast<std::uint32_t>(std::stoul("20" + std::string(p.part[2])));
+    }
     break;
   case InstrumentKind::Option:
     if (p.count == 5 && is_yymmdd(p.part[2]) && !p.part[3].empty() &&
-        (p.part[4] == "C" || p.part[4] == "P"))
+        (p.part[4] == "C" || p.part[4] == "P")) {
       inst.canonical = pair + "-20" + std::string(p.part[2]) + "-" + std::string(p.part[3]) + "-" +
                        std::string(p.part[4]);
+      inst.expiry = static_cast<std::uint32_t>(std::stoul("20" + std::string(p.part[2])));
+      inst.strike = std::string(p.part[3]);
+      inst.option_right = p.part[4][0];
+    }
     break;
   }
+  // Derivatives: USD-quoted ones are coin-margined (inverse) unless ctType says otherwise.
+  if (kind != InstrumentKind::Spot)
+    inst.contract = inst.quote == "USD" ? ContractType::Inverse : ContractType::Linear;
 }
 
 bool kind_from_inst_type(std::string_view type, InstrumentKind &kind) noexcept {
@@ -191,6 +200,13 @@ std::size_t load_okx_instruments(std::string_view body, InstrumentRegistry &regi
         !parse_step(lot_sz, inst.qty_decimals, inst.lot, min_qty_dp))
       continue;
     name_instrument(inst, inst_id, kind);
+    std::string_view ct_type;
+    if (kind != InstrumentKind::Spot && !item["ctType"].get_string().get(ct_type) && !ct_type.empty())
+      inst.contract = ct_type == "inverse" ? ContractType::Inverse : ContractType::Linear;
+    book::ParsedDecimal min_qty{};
+    if (!item["minSz"].get_string().get(min_sz) &&
+        book::parse_decimal(min_sz, inst.qty_decimals, min_qty) == book::DecimalError::Ok)
+      inst.min_qty = min_qty.mantissa;
     inst.from_metadata = true;
     registry.add(std::move(inst));
     ++added;
