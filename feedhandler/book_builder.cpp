@@ -83,6 +83,16 @@ BookNotice BookBuilder::on_event(const Event& e) noexcept {
     }
     on_level(*current_, e);
     return {};
+  case EventType::Order:
+    if (current_ == nullptr || current_->instrument_->id != e.instrument ||
+        current_->mode_ == InstrumentBook::Mode::Idle) [[unlikely]] {
+      ++orphans_.malformed_batches;
+      return {};
+    }
+    if (current_->mode_ == InstrumentBook::Mode::Apply ||
+        current_->mode_ == InstrumentBook::Mode::Snapshot)
+      apply_order(*current_, e);
+    return {};
   case EventType::BookEnd: {
     if (current_ == nullptr || current_->instrument_->id != e.instrument ||
         current_->mode_ == InstrumentBook::Mode::Idle) [[unlikely]] {
@@ -112,6 +122,8 @@ BookNotice BookBuilder::on_event(const Event& e) noexcept {
     if (b == nullptr || e.status.status != BookStatus::Stale) return {};
     const BookStatus before = b->status_;
     const auto reason = static_cast<BookError>(e.status.reason);
+    // A parser that checks a connection-wide sequence (Bitfinex SEQ_ALL) reports its gaps so.
+    if (reason == BookError::SequenceGap) ++b->counters_.seq_gaps;
     mark_stale(*b, reason < BookError::kCount ? reason : BookError::Disconnected);
     if (needs_rest_snapshot(b->instrument_->venue)) b->buffer_.clear(); // resume from the next snapshot
     return notice(BookNotice::StatusChanged, b, b->status_ != before);
@@ -129,8 +141,28 @@ BookNotice BookBuilder::on_begin(InstrumentBook& b, const Event& e) noexcept {
   b.last_recv_ts_ns_ = e.recv_ts_ns;
   if (e.exch_ts_ns != 0) b.last_exch_ts_ns_ = e.exch_ts_ns;
 
+  // Order-level (L3) or level (L2) batch: only a snapshot may change which one the
+  // instrument's book is; an update of the other kind cannot apply to it.
+  const bool orders = (e.flags & kFlagOrders) != 0;
+  if (orders != (b.l3_ != nullptr)) {
+    if (!(e.flags & kFlagSnapshot)) {
+      if (b.status_ == BookStatus::Synced || b.status_ == BookStatus::Crossed)
+        ++b.counters_.malformed_batches;
+      else
+        ++b.counters_.skipped_stale;
+      b.mode_ = Mode::Skip;
+      return {};
+    }
+    set_order_level(b, orders);
+  }
+  if (orders) {
+    b.l2_changes_.clear();
+    b.l2_changes_overflow_ = false;
+  }
+
   if (e.flags & kFlagSnapshot) {
     b.book_.clear();
+    if (b.l3_) b.l3_->clear();
     b.mode_ = Mode::Snapshot;
     return {};
   }
@@ -205,12 +237,83 @@ void BookBuilder::on_level(InstrumentBook& b, const Event& e) noexcept {
 }
 
 void BookBuilder::apply_level(InstrumentBook& b, const Event& e) noexcept {
+  if (b.l3_) [[unlikely]] { // a level inside an order-level batch: not this book's shape
+    ++b.counters_.malformed_batches;
+    mark_stale(b, BookError::SequenceGap);
+    b.mode_ = InstrumentBook::Mode::Skip;
+    return;
+  }
   const book::Level level{e.level.price, e.level.qty, e.level.orders, e.level.price_text_dp,
                           e.level.qty_text_dp};
   if (!b.book_.apply(e.side, level)) [[unlikely]] {
     mark_stale(b, BookError::SnapshotTooLarge);
     b.mode_ = InstrumentBook::Mode::Skip;
   }
+}
+
+void BookBuilder::apply_order(InstrumentBook& b, const Event& e) noexcept {
+  using book::L3Result;
+  if (!b.l3_) [[unlikely]] { // an order inside a level batch
+    ++b.counters_.malformed_batches;
+    mark_stale(b, BookError::SequenceGap);
+    b.mode_ = InstrumentBook::Mode::Skip;
+    return;
+  }
+  book::L3Book& l3 = *b.l3_;
+  const OrderData& o = e.order;
+  L3Result r = L3Result::BadOrder;
+  switch (o.action) {
+  case OrderAction::Add:
+    r = l3.add(o.order_id, e.side, o.price, o.qty, o.price_text_dp, o.qty_text_dp);
+    break;
+  case OrderAction::Modify:
+    r = l3.modify(o.order_id, e.side, o.price, o.qty, o.price_text_dp, o.qty_text_dp);
+    break;
+  case OrderAction::Upsert:
+    r = l3.upsert(o.order_id, e.side, o.price, o.qty, o.price_text_dp, o.qty_text_dp);
+    break;
+  case OrderAction::Delete: r = l3.remove(o.order_id); break;
+  }
+  switch (r) {
+  case L3Result::Added:
+  case L3Result::Modified:
+  case L3Result::Deleted:
+    for (const book::LevelChange& c : l3.last_changes()) {
+      if (b.l2_changes_.size() < b.l2_changes_.capacity())
+        b.l2_changes_.push_back(c); // reserved: never allocates
+      else
+        b.l2_changes_overflow_ = true;
+    }
+    return;
+  case L3Result::UnknownDelete: return; // normal on windowed feeds; the L3 book counts it
+  case L3Result::UnknownModify:         // an add was missed
+  case L3Result::DuplicateAdd:          // a delete was missed
+  case L3Result::BadOrder:
+    mark_stale(b, BookError::SequenceGap);
+    b.mode_ = InstrumentBook::Mode::Skip;
+    return;
+  case L3Result::NoMemory:
+    mark_stale(b, BookError::SnapshotTooLarge);
+    b.mode_ = InstrumentBook::Mode::Skip;
+    return;
+  }
+}
+
+void BookBuilder::set_order_level(InstrumentBook& b, bool orders) noexcept {
+  if (!orders) {
+    b.l3_.reset();
+    b.l2_changes_ = {};
+    return;
+  }
+  // First order-level snapshot of the instrument: its one allocation, off the steady state.
+  // Queue policy: a size decrease keeps the order's place, an increase loses it (price-time
+  // priority as venues apply it; Bitfinex documents none for raw books).
+  const Instrument& inst = *b.instrument_;
+  b.l3_ = std::make_unique<book::L3Book>(inst.price_decimals, inst.qty_decimals,
+                                         options_.reserve_orders,
+                                         book::QueuePolicy::KeepOnDecrease);
+  b.l2_changes_.reserve(InstrumentBook::kMaxL2Changes);
+  b.book_.clear();
 }
 
 BookNotice BookBuilder::on_end(InstrumentBook& b, const Event& e) noexcept {
@@ -232,7 +335,7 @@ BookNotice BookBuilder::on_end(InstrumentBook& b, const Event& e) noexcept {
     if (needs_rest_snapshot(b.instrument_->venue)) {
       finish_binance_snapshot(b);
     } else {
-      if (depth != 0) {
+      if (depth != 0 && !b.l3_) {
         b.book_.truncate(book::Side::Bid, depth);
         b.book_.truncate(book::Side::Ask, depth);
       }
@@ -244,7 +347,7 @@ BookNotice BookBuilder::on_end(InstrumentBook& b, const Event& e) noexcept {
   case Mode::Apply:
     ++b.counters_.applied;
     if (needs_rest_snapshot(b.instrument_->venue)) b.last_update_id_ = b.begin_.begin.last_seq;
-    if (depth != 0) {
+    if (depth != 0 && !b.l3_) {
       b.book_.truncate(book::Side::Bid, depth);
       b.book_.truncate(book::Side::Ask, depth);
     }
@@ -323,14 +426,22 @@ BookNotice BookBuilder::on_bbo(InstrumentBook& b, const Event& e) noexcept {
   bool changed = false;
   if (is_binance(b.instrument_->venue) && b.status_ == BookStatus::Synced &&
       e.bbo.update_id != 0 && e.bbo.update_id == b.last_update_id_) {
-    if (same_level(b.book_.best(book::Side::Bid), e.bbo.bid_price, e.bbo.bid_qty) &&
-        same_level(b.book_.best(book::Side::Ask), e.bbo.ask_price, e.bbo.ask_qty)) {
+    if (same_level(b.book().best(book::Side::Bid), e.bbo.bid_price, e.bbo.bid_qty) &&
+        same_level(b.book().best(book::Side::Ask), e.bbo.ask_price, e.bbo.ask_qty)) {
       ++b.counters_.bbo_checks_ok;
     } else {
       ++b.counters_.bbo_checks_fail;
       mark_stale(b, BookError::BboMismatch);
       changed = true;
     }
+  } else if (b.instrument_->venue == Venue::Coinbase && b.status_ == BookStatus::Synced) {
+    // Coinbase's ticker is an approximate oracle only (the one sent on subscribe describes an
+    // earlier moment): top prices are compared and counted, the book is never marked stale.
+    const book::Level* bid = b.book().best(book::Side::Bid);
+    const book::Level* ask = b.book().best(book::Side::Ask);
+    const bool same = bid != nullptr && ask != nullptr && bid->price == e.bbo.bid_price &&
+                      ask->price == e.bbo.ask_price;
+    ++(same ? b.counters_.bbo_checks_ok : b.counters_.bbo_checks_fail);
   }
   return notice(BookNotice::Bbo, &b, changed);
 }
@@ -392,12 +503,14 @@ void BookBuilder::mark_synced(InstrumentBook& b) noexcept {
 }
 
 void BookBuilder::settle_crossed(InstrumentBook& b) noexcept {
-  if (b.status_ == BookStatus::Synced && b.book_.crossed()) {
+  const bool crossed = b.book().crossed();
+  if (b.status_ == BookStatus::Synced && crossed) {
     b.status_ = BookStatus::Crossed;
     ++b.counters_.crossed;
-  } else if (b.status_ == BookStatus::Crossed && !b.book_.crossed()) {
+  } else if (b.status_ == BookStatus::Crossed && !crossed) {
     b.status_ = BookStatus::Synced;
   }
+  if (b.status_ == BookStatus::Crossed) ++b.counters_.crossed_batches;
 }
 
 bool BookBuilder::pop_resync_request(std::uint32_t& instrument) noexcept {

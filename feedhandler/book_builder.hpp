@@ -11,15 +11,23 @@
 // At BookEnd: Kraken depth truncation, checksum verification, crossed check. Any doubt marks
 // the book Stale at once and queues a resync request; only a snapshot makes it Synced again.
 //
+// Order-level batches (kFlagOrders: BookBegin -> Order* -> BookEnd) go into an L3 book
+// (book/l3_book.hpp) created on the instrument's first order-level snapshot; its aggregated
+// L2 view is what book() returns, so publishing, the crossed check and readers see an L3
+// instrument as an ordinary L2 book. Sync is StreamSnapshot's: snapshot first, then updates.
+// A snapshot decides whether an instrument's book is L2 or L3.
+//
 // Per message, on_event() does no allocation once an instrument has been seen (its book and
 // buffer are reserved on first sight) and no syscalls; the caller publishes what on_event
 // reports, so the builder stays independent of shm.
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "book/checksum.hpp"
 #include "book/l2_book.hpp"
+#include "book/l3_book.hpp"
 #include "book/sequence.hpp"
 #include "feedhandler/book_error.hpp"
 #include "feedhandler/event.hpp"
@@ -39,6 +47,7 @@ struct BookCounters {
   std::uint64_t seq_gaps = 0;
   std::uint64_t resyncs = 0;       // a Stale book (gap, checksum, ...) became Synced again
   std::uint64_t crossed = 0;       // transitions into Crossed
+  std::uint64_t crossed_batches = 0; // applied batches (updates, snapshots) that left it crossed
   std::uint64_t bbo_checks_ok = 0;
   std::uint64_t bbo_checks_fail = 0;
   std::uint64_t trades = 0;
@@ -51,7 +60,15 @@ public:
   InstrumentBook(const Instrument& inst, std::size_t reserve_levels, std::size_t reserve_buffer);
 
   const Instrument& instrument() const noexcept { return *instrument_; }
-  const book::L2Book& book() const noexcept { return book_; }
+  // The L2 book; for an order-level instrument, the L3 book's aggregated view.
+  const book::L2Book& book() const noexcept { return l3_ ? l3_->l2() : book_; }
+  // The order-level book, nullptr for an L2 instrument.
+  const book::L3Book* l3() const noexcept { return l3_.get(); }
+  // L3 only: the L2 levels (absolute totals, 0 = gone) the last applied batch changed, in
+  // order, for a journal that carries L2 records. Overflow: more than kMaxL2Changes.
+  std::span<const book::LevelChange> l2_changes() const noexcept { return l2_changes_; }
+  bool l2_changes_overflow() const noexcept { return l2_changes_overflow_; }
+  static constexpr std::size_t kMaxL2Changes = 1024;
   BookStatus status() const noexcept { return status_; }
   BookError last_error() const noexcept { return last_error_; }
   const BookCounters& counters() const noexcept { return counters_; }
@@ -65,6 +82,9 @@ private:
 
   const Instrument* instrument_;
   book::L2Book book_;
+  std::unique_ptr<book::L3Book> l3_;            // order-level instruments only
+  std::vector<book::LevelChange> l2_changes_;  // reserved kMaxL2Changes when l3_ is made
+  bool l2_changes_overflow_ = false;
   BookStatus status_ = BookStatus::Empty;
   BookStatus begin_status_ = BookStatus::Empty; // status once BookBegin was handled
   BookError last_error_ = BookError::None;
@@ -98,6 +118,7 @@ public:
     std::size_t reserve_levels_binance = 16384;
     std::size_t reserve_buffer = 16384;      // buffered events per Binance instrument
     std::size_t max_buffer = 1u << 20;       // beyond this, buffered batches are discarded
+    std::size_t reserve_orders = 4096;       // per order-level (L3) instrument
   };
 
   explicit BookBuilder(const InstrumentRegistry& registry);
@@ -131,6 +152,9 @@ private:
   BookNotice on_bbo(InstrumentBook& b, const Event& e) noexcept;
 
   void apply_level(InstrumentBook& b, const Event& e) noexcept;
+  void apply_order(InstrumentBook& b, const Event& e) noexcept;
+  // Cold: makes the instrument's book order-level (allocates the L3 book) or level-only.
+  [[gnu::cold]] void set_order_level(InstrumentBook& b, bool orders) noexcept;
   void finish_binance_snapshot(InstrumentBook& b) noexcept;
   bool verify_checksum(InstrumentBook& b, const Event& end) noexcept;
   void buffer_event(InstrumentBook& b, const Event& e) noexcept;

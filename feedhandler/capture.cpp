@@ -2,9 +2,11 @@
 // format from its content, then cut it into records. Line formats: PROVENANCE.md section 1.
 #include "feedhandler/capture.hpp"
 #include "feedhandler/capture_fhrec.hpp"
+#include "feedhandler/capture_vcr.hpp"
 #include "feedhandler/recording_format.hpp"
 
 #include <simdjson.h>
+#include <zip.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -201,7 +203,19 @@ bool json_closed(std::string_view s) noexcept {
   return false;
 }
 
+// JSON lines (Bybit's historical files, PROVENANCE.md C): each line one bare received message,
+// no receive time. Loaded as Format::JsonArray, whose records are exactly that (ts 0).
+bool parse_json_line(std::string_view line, ParsedLine &out) noexcept {
+  if (line.front() != '{')
+    return false;
+  out.kind = RecordKind::WsText;
+  out.payload = line;
+  return true;
+}
+
 bool parse_line(Format f, std::string_view line, ParsedLine &out) noexcept {
+  if (f == Format::JsonArray)
+    return parse_json_line(line, out);
   return f == Format::Hftbacktest ? parse_hftbacktest_line(line, out)
                                   : parse_cryptofeed_line(line, out);
 }
@@ -292,6 +306,62 @@ bool read_whole_file(const std::string &path, std::unique_ptr<char[]> &buf, std:
   return true;
 }
 
+// A .zip holding one file (Bybit's historical downloads): that member's bytes, padded like
+// read_whole_file's. Several members would need a rule for which to replay: refused, not guessed.
+// The archive is opened with consistency checks, and the member is read one byte past its size
+// so that libzip verifies its CRC: a damaged archive is an Error, never a partial capture.
+bool read_zip_member(const std::string &path, std::unique_ptr<char[]> &buf, std::size_t &size,
+                     std::string &error) {
+  constexpr std::size_t kPad = simdjson::SIMDJSON_PADDING;
+  int code = 0;
+  zip_t *archive = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
+  if (archive == nullptr) {
+    zip_error_t ze;
+    zip_error_init_with_code(&ze, code);
+    error = path + ": cannot read zip archive: " + zip_error_strerror(&ze);
+    zip_error_fini(&ze);
+    return false;
+  }
+  const auto fail = [&](const std::string &why) {
+    error = path + ": " + why;
+    zip_discard(archive); // opened read-only: nothing to write back
+    return false;
+  };
+  const zip_int64_t members = zip_get_num_entries(archive, 0);
+  if (members != 1)
+    return fail("zip archive holds " + std::to_string(members) + " files; exactly one is supported");
+  zip_stat_t st;
+  zip_stat_init(&st);
+  if (zip_stat_index(archive, 0, 0, &st) != 0 || (st.valid & ZIP_STAT_SIZE) == 0 ||
+      st.size > std::numeric_limits<std::size_t>::max() / 2)
+    return fail("zip member has no usable size");
+  const auto member_size = static_cast<std::size_t>(st.size);
+  buf.reset(new (std::nothrow) char[member_size + kPad]);
+  if (buf == nullptr)
+    return fail("out of memory allocating " + std::to_string(member_size + kPad) + " bytes");
+  zip_file_t *member = zip_fopen_index(archive, 0, 0);
+  if (member == nullptr)
+    return fail(std::string("cannot open zip member: ") + zip_strerror(archive));
+  std::size_t used = 0;
+  zip_int64_t n = 0;
+  char past_end = 0;
+  while (used < member_size &&
+         (n = zip_fread(member, buf.get() + used, member_size - used)) > 0)
+    used += static_cast<std::size_t>(n);
+  if (n >= 0 && used == member_size)
+    n = zip_fread(member, &past_end, 1); // 0 at a verified end
+  if (n != 0 || used != member_size) {
+    const std::string why = n < 0 ? zip_file_strerror(member) : "size differs from the directory";
+    zip_fclose(member);
+    return fail("zip member is damaged: " + why);
+  }
+  zip_fclose(member);
+  zip_discard(archive);
+  std::memset(buf.get() + used, 0, kPad);
+  size = used;
+  return true;
+}
+
 } // namespace
 
 // Fills a CaptureFile; a friend so that CaptureFile keeps no half-built public state.
@@ -326,16 +396,29 @@ public:
     }
     if (!read_whole_file(path, f.text_, f.text_size_, error))
       return Error{std::move(error)};
-    const std::string_view text(f.text_.get(), f.text_size_);
+    std::string_view text(f.text_.get(), f.text_size_);
     if (starts_with(text, std::string_view("PK\x03\x04", 4))) {
-      return Error{path + ": .zip archives are not supported; extract the file first"};
+      if (!read_zip_member(path, f.text_, f.text_size_, error))
+        return Error{std::move(error)};
+      text = std::string_view(f.text_.get(), f.text_size_);
     }
     const std::size_t first = std::min(text.size(), text.find_first_not_of(" \t\r\n"));
     if (first == text.size())
       return Error{path + ": file is empty"};
-    if (text[first] == '[') {
+    if (detail::is_vcr_cassette(text.substr(first))) {
+      f.format_ = Format::VcrCassette;
+      detail::VcrResult r = detail::load_vcr(text, index, *f.binary_);
+      if (!r.error.empty())
+        return Error{path + ": " + r.error};
+      f.records_ = std::move(r.records);
+      f.skipped_ = r.skipped;
+      f.first_skipped_ = r.first_skipped;
+    } else if (text[first] == '[') {
       f.format_ = Format::JsonArray;
       load_json_array(f, text, first, index);
+    } else if (text[first] == '{') { // JSON lines: see parse_json_line
+      f.format_ = Format::JsonArray;
+      load_lines(f, text, index);
     } else {
       if (!detect_line_format(text, f.format_)) {
         return Error{path + ": not a cryptofeed, hftbacktest or JSON-array capture"};

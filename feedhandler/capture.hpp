@@ -1,6 +1,6 @@
 #pragma once
 // Readers for the third-party captures in data/ (PROVENANCE.md section 1): cryptofeed raw
-// captures, hftbacktest collector lines and single JSON arrays. Control path: a file is read
+// captures, hftbacktest collector lines, single JSON arrays and VCR cassettes (YAML). Control path: a file is read
 // whole (gzip or plain) into one heap buffer and every record is a pair of string_views into
 // it, so replay hands venue parsers the recorded bytes without copying them again. The buffer
 // ends with SIMDJSON_PADDING bytes, which makes every payload directly parseable by simdjson
@@ -19,7 +19,9 @@
 namespace fh::capture {
 
 // Fhrec: the feed handler's own recordings (recording_format.hpp, zstd-compressed).
-enum class Format : std::uint8_t { Cryptofeed, Hftbacktest, JsonArray, Fhrec };
+// VcrCassette: vcrpy's YAML recordings of REST interactions (capture_vcr.hpp): one Http record
+// per interaction, url = request uri, payload = response body, time = response date header.
+enum class Format : std::uint8_t { Cryptofeed, Hftbacktest, JsonArray, Fhrec, VcrCassette };
 
 enum class RecordKind : std::uint8_t {
   WsOpen,   // "<ws-url> <-> <t>"           url set, payload empty
@@ -54,7 +56,7 @@ struct Error {
 
 class CaptureFile {
 public:
-  // Reads the whole file (gzip, zstd or plain; .zip is refused with an Error) and detects the format
+  // Reads the whole file (gzip, zstd, a one-member .zip, or plain) and detects the format
   // from its content. A final line without '\n' is loaded when its JSON payload is complete
   // (some recorders omit the last '\n'); one whose JSON is cut off by an interrupted write is
   // not loaded and counts as skipped, as does an unterminated last JSON-array element.

@@ -6,6 +6,9 @@
 //   BookBegin (sequence ids, snapshot flag) -> BookLevel x N (wire order) -> BookEnd (checksum)
 // The builder decides at BookBegin whether the batch applies, is buffered (waiting for a
 // snapshot), is dropped (older than the book) or is a gap; it verifies at BookEnd.
+// Order-level (L3) feeds use the same frame with Order events inside:
+//   BookBegin (kFlagOrders, snapshot flag) -> Order x N (wire order) -> BookEnd
+// and the builder keeps an L3 book whose aggregated L2 view it publishes like any L2 book.
 #include <cstdint>
 #include <type_traits>
 
@@ -22,6 +25,7 @@ enum class EventType : std::uint8_t {
   Trade,      // one trade print
   Bbo,        // venue top-of-book (Binance bookTicker, OKX tickers, Kraken ticker)
   Status,     // instrument status change (stale / resyncing / crossed / synced)
+  Order,      // one order of an order-level (L3) book message: add / modify / delete
 };
 
 // BookBegin flags
@@ -29,6 +33,7 @@ inline constexpr std::uint8_t kFlagSnapshot = 1u << 0;     // replaces the book
 inline constexpr std::uint8_t kFlagRest = 1u << 1;         // came from a REST snapshot
 inline constexpr std::uint8_t kFlagHasPrevSeq = 1u << 2;   // prev_seq is meaningful
 inline constexpr std::uint8_t kFlagHasSeq = 1u << 3;       // first_seq/last_seq meaningful
+inline constexpr std::uint8_t kFlagOrders = 1u << 6;       // the batch carries Order events (L3)
 // BookEnd flags
 inline constexpr std::uint8_t kFlagHasChecksum = 1u << 4;  // checksum present and non-zero
 // Trade flags
@@ -52,6 +57,20 @@ struct BookLevelData {
   std::uint8_t price_text_dp; // decimals as written on the wire (checksums rebuild the text)
   std::uint8_t qty_text_dp;
   std::uint8_t reserved[18];
+};
+
+// What an Order event does. Venues that send an order's whole new state without saying
+// whether it is new (Bitfinex raw books) use Upsert: the book adds an unknown id, else modifies.
+enum class OrderAction : std::uint8_t { Add = 0, Modify, Upsert, Delete };
+
+struct OrderData {
+  std::uint64_t order_id;
+  std::int64_t price;         // mantissa at the instrument's price decimals (Delete: may be 0)
+  std::int64_t qty;           // remaining size, > 0 (Delete: 0)
+  OrderAction action;
+  std::uint8_t price_text_dp; // decimals as written on the wire
+  std::uint8_t qty_text_dp;
+  std::uint8_t reserved[13];
 };
 
 struct BookEndData {
@@ -102,7 +121,7 @@ struct StatusData {
 struct alignas(64) Event {
   EventType type;
   std::uint8_t flags;
-  book::Side side;       // BookLevel side
+  book::Side side;       // BookLevel / Order side
   Venue venue;
   std::uint32_t instrument;
   std::int64_t exch_ts_ns; // venue event time, 0 if none
@@ -110,6 +129,7 @@ struct alignas(64) Event {
   union {
     BookBeginData begin;
     BookLevelData level;
+    OrderData order; // side: Event::side
     BookEndData end;
     TradeData trade;
     BboData bbo;

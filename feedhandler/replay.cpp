@@ -105,8 +105,9 @@ ParseStatus Replay::parse_record(const capture::Record& rec) noexcept {
   case capture::RecordKind::Http:
     if (!venues::is_depth_snapshot_url(rec.url)) return ParseStatus::Ignored; // metadata: done
     ++totals_.messages;
-    st = parsers_.parse_rest_snapshot(v, rec.payload, capture::url_param(rec.url, "symbol"),
-                                      rec.recv_ts_ns, batch_);
+    st = parsers_.parse_rest_snapshot(
+        v, rec.payload, capture::url_param(rec.url, venues::rest_snapshot_symbol_key(v)),
+        rec.recv_ts_ns, batch_);
     break;
   case capture::RecordKind::WsClosed:
     // Our recordings: the session lost a connection and marked its books stale, in band.

@@ -92,6 +92,24 @@ std::optional<venues::SubscriptionSet> recorded_subscriptions(Venue v, const cap
         }
       }
     }
+  } else if (v == Venue::Deribit) {
+    // {"method":"public/subscribe","params":{"channels":["book.X.raw","trades.X.raw",..]}}
+    for (const auto& r : f.records()) {
+      if (r.kind != capture::RecordKind::WsSent ||
+          r.payload.find("\"public/subscribe\"") == std::string_view::npos)
+        continue;
+      for (const auto& ch : string_array(r.payload, "channels")) {
+        const std::size_t dot = ch.find('.'), last = ch.rfind('.');
+        if (dot == std::string::npos || last == dot) continue;
+        const std::string kind = ch.substr(0, dot);
+        if (kind == "book") s.book = true;
+        else if (kind == "trades") s.trades = true;
+        else if (kind == "ticker") s.bbo = true;
+        else continue;
+        natives.insert(ch.substr(dot + 1, last - dot - 1));
+        s.deribit_interval = ch.substr(last + 1);
+      }
+    }
   } else {
     // Binance: ".../stream?streams=a@depth@100ms/a@bookTicker/..."
     const std::string_view url = f.ws_url();

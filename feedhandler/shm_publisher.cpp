@@ -139,7 +139,8 @@ void ShmPublisher::journal_image(std::uint32_t sid, const InstrumentBook& b,
   const std::size_t nb = book.depth(book::Side::Bid);
   const std::size_t na = book.depth(book::Side::Ask);
   shm::JournalRecord r = header_of(begin_, sid, publish_ns_);
-  r.flags = static_cast<std::uint8_t>(begin_.flags | kFlagSnapshot);
+  // An order-level snapshot is journaled as the image of its aggregated book: L2 records.
+  r.flags = static_cast<std::uint8_t>((begin_.flags | kFlagSnapshot) & ~kFlagOrders);
   r.payload.begin = {begin_.begin.first_seq, book_seq(b), begin_.begin.prev_seq,
                      static_cast<std::uint32_t>(nb + na), 0};
   append(r);
@@ -179,7 +180,26 @@ void ShmPublisher::on_notice(const BookNotice& n, const Event& e) noexcept {
   switch (n.kind) {
   case BookNotice::BookChanged:
     // Snapshots (and updates too long to stage) go out as an image of the resulting book.
-    if ((begin_.flags & kFlagSnapshot) || overflow_) {
+    if (begin_.flags & kFlagOrders) {
+      // Order-level (L3) batch: the journal carries what it did to the aggregated book, the
+      // levels it changed with their new absolute totals (0 = gone), so a reader rebuilds
+      // the published book exactly as for any L2 venue. The layout has no order record.
+      if ((begin_.flags & kFlagSnapshot) || b.l2_changes_overflow()) {
+        journal_image(sid, b, e);
+      } else {
+        const auto changes = b.l2_changes();
+        shm::JournalRecord r = header_of(begin_, sid, publish_ns_);
+        r.flags = static_cast<std::uint8_t>(begin_.flags & ~kFlagOrders);
+        r.payload.begin = {begin_.begin.first_seq, begin_.begin.last_seq, begin_.begin.prev_seq,
+                           static_cast<std::uint32_t>(changes.size()), 0};
+        append(r);
+        for (const book::LevelChange& c : changes)
+          append(level_record(e, sid, publish_ns_, c.side, c.level));
+        shm::JournalRecord er = header_of(e, sid, publish_ns_);
+        er.payload.end.checksum = e.end.checksum;
+        append(er);
+      }
+    } else if ((begin_.flags & kFlagSnapshot) || overflow_) {
       if (overflow_ && !(begin_.flags & kFlagSnapshot))
         ++counters_.oversized_batches;
       journal_image(sid, b, e);

@@ -11,8 +11,11 @@ packages=(
   nlohmann-json3-dev                   # bench baseline only (DOM parse)
   libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev libzstd-dev               # gzip captures, recordings
+  libzip-dev                           # .zip captures (Bybit historical files)
+  libyaml-dev                          # VCR cassettes (Hyperliquid SDK REST recordings)
   libdeflate-dev                       # PCLMUL crc32 for venue checksums
   liburing-dev libssl-dev libcurl4-openssl-dev
+  libpcap-dev                          # pcap/pcapng captures (fh-replay --pcap, multicast feeds)
   openssl ca-certificates              # test certificates at run time; system CA store
   libtomlplusplus-dev                  # feedhandler --config (TOML)
   valgrind                             # callgrind instruction-count gate (scripts/callgrind-gate.sh)

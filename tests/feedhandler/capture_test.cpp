@@ -728,15 +728,7 @@ TEST_F(CaptureFileTest, ExtractsQueryParametersFromRecordedRestUrls) {
   EXPECT_TRUE(url_param(info.records()[0].url, "symbol").empty()); // no query at all
 }
 
-TEST_F(CaptureFileTest, RefusesZipArchivesWithAClearError) {
-  const fs::path p = kData / "bybit/nautilus/2024-12-01_XRPUSDT_ob500.data.zip";
-  const auto r = CaptureFile::open(p.string());
-  ASSERT_TRUE(std::holds_alternative<Error>(r));
-  const std::string &msg = std::get<Error>(r).message;
-  EXPECT_NE(msg.find(".zip"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("not supported"), std::string::npos) << msg;
-  EXPECT_NE(msg.find(p.string()), std::string::npos) << msg;
-}
+// .zip captures (one member, Bybit's historical file) are read: bybit_capture_test.cpp.
 
 TEST_F(CaptureFileTest, MissingFileErrorNamesThePath) {
   const std::string p = (kData / "okx/cryptofeed/no_such_capture_ws.txt.gz").string();

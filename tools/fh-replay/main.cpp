@@ -20,6 +20,7 @@
 #include "feedhandler/replay.hpp"
 #include "feedhandler/shm_output.hpp"
 #include "tools/fh-replay/network.hpp"
+#include "tools/fh-replay/pcap_mode.hpp"
 
 namespace {
 
@@ -49,7 +50,11 @@ void usage(FILE* out) {
       "  --record DIR        (--network) record what the session received (fhrec files)\n"
       "  --venue-bin PATH    (--network) the fh-venue binary (default: next to fh-replay)\n"
       "  --timeout S         (--network) give up after S seconds (default 600)\n"
-      "  --log-level L       (--network) session logs on stderr: debug|info|warn|error\n",
+      "  --log-level L       (--network) session logs on stderr: debug|info|warn|error\n"
+      "  --pcap FILE         an IEX DEEP/TOPS multicast capture (pcap or pcapng, gzip or\n"
+      "                      plain) through the UDP packet path; the summary adds packets,\n"
+      "                      messages_by_type and seq_gaps (IEX-TP continuity breaks)\n"
+      "  --strict-udp-checksum (--pcap) reject transmit-offload checksum placeholders\n",
       out);
 }
 
@@ -155,6 +160,7 @@ int main(int argc, char** argv) {
   bool network = false;
   fh::replay::NetworkOptions net;
   fh::LogLevel log_level = fh::LogLevel::Warn;
+  fh::replay::PcapModeOptions pcap;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     auto value = [&](const char* name) -> const char* {
@@ -185,6 +191,8 @@ int main(int argc, char** argv) {
       }
     }
     else if (a == "--network") network = true;
+    else if (a == "--pcap") pcap.path = value("--pcap");
+    else if (a == "--strict-udp-checksum") pcap.strict_udp_checksum = true;
     else if (a == "--fault") net.faults.emplace_back(value("--fault"));
     else if (a == "--record") net.record_dir = value("--record");
     else if (a == "--venue-bin") net.venue_bin = value("--venue-bin");
@@ -210,6 +218,19 @@ int main(int argc, char** argv) {
       usage(stderr);
       return 2;
     } else inputs.emplace_back(a);
+  }
+  if (!pcap.path.empty()) {
+    if (!inputs.empty() || network) {
+      std::fprintf(stderr, "fh-replay: --pcap takes no other inputs and no --network\n");
+      return 2;
+    }
+    pcap.depth = depth;
+    pcap.threaded = options.threaded;
+    pcap.parse_core = options.parse_core;
+    pcap.book_core = options.book_core;
+    pcap.progress = options.progress;
+    pcap.shm = shm_options;
+    return fh::replay::run_pcap(pcap, print_books);
   }
   if (inputs.empty()) {
     usage(stderr);
