@@ -10,6 +10,9 @@
 
 namespace fh {
 
+// Every venue id must have its counters and directory entries in the segment.
+static_assert(static_cast<std::uint32_t>(Venue::kCount) <= shm::kMaxVenues);
+
 namespace {
 
 // Error codes this publisher writes into the segment's error log.

@@ -45,8 +45,8 @@ extern "C" {
 #endif
 
 /* Layout version this library reads (major must match the segment's; segment minor >= this). */
-#define FH_SHM_LAYOUT_MAJOR 1
-#define FH_SHM_LAYOUT_MINOR 1
+#define FH_SHM_LAYOUT_MAJOR 2
+#define FH_SHM_LAYOUT_MINOR 0
 
 /* ---- error codes ------------------------------------------------------------------------- */
 /* 1..13: attach refusals, same values as fh::shm::AttachError. */

@@ -43,8 +43,8 @@ namespace fh::shm {
 
 // "FHSHMSEG" read as a little-endian u64 (a hexdump of the file starts with the text).
 inline constexpr std::uint64_t kMagic = 0x4745'534D'4853'4846ULL;
-inline constexpr std::uint16_t kLayoutMajor = 1;
-inline constexpr std::uint16_t kLayoutMinor = 1; // 1.1: JournalLevel text decimals
+inline constexpr std::uint16_t kLayoutMajor = 2; // 2.0: 32 venue ids (was 16)
+inline constexpr std::uint16_t kLayoutMinor = 0;
 
 // ---- geometry --------------------------------------------------------------------------------
 
@@ -54,7 +54,7 @@ inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::size_t kFalseSharingRange = 128;
 inline constexpr std::size_t kRegionAlign = 4096;
 inline constexpr std::uint32_t kMaxDepth = 64;     // N (levels per side) is 1..kMaxDepth
-inline constexpr std::uint32_t kMaxVenues = 16;    // venue ids 0..15 (fh::Venue values)
+inline constexpr std::uint32_t kMaxVenues = 32;    // venue ids 0..31 (fh::Venue values)
 inline constexpr std::uint32_t kCountersPerVenue = 13;
 inline constexpr std::uint32_t kErrorSlots = 64;
 inline constexpr std::uint32_t kMaxJournalCapacity = 1u << 30; // records

@@ -23,8 +23,8 @@ namespace {
 class LayoutTest : public ::testing::Test {};
 
 TEST_F(LayoutTest, VersionAndMagicArePinned) {
-  EXPECT_EQ(kLayoutMajor, 1);
-  EXPECT_EQ(kLayoutMinor, 1);
+  EXPECT_EQ(kLayoutMajor, 2);
+  EXPECT_EQ(kLayoutMinor, 0);
   char text[8];
   std::memcpy(text, &kMagic, 8); // little-endian host: the file starts with the text
   EXPECT_EQ(std::string(text, 8), "FHSHMSEG");
@@ -73,7 +73,7 @@ TEST_F(LayoutTest, GeometryConstantsArePinned) {
   EXPECT_EQ(kRegionAlign, 4096u);
   EXPECT_EQ(kFalseSharingRange, 128u);
   EXPECT_EQ(kMaxDepth, 64u);
-  EXPECT_EQ(kMaxVenues, 16u);
+  EXPECT_EQ(kMaxVenues, 32u);
   EXPECT_EQ(kCountersPerVenue, 13u);
   EXPECT_EQ(kErrorSlots, 64u);
   EXPECT_EQ(kVenueNameSize, 16u);
@@ -253,10 +253,10 @@ TEST_F(LayoutTest, JournalOffsetsArePinned) {
 // 1024 instruments, N = 10, 65536 journal records: regions at 4 KiB boundaries.
 //   header      [0, 512)
 //   directory   4096    + 1024 * 128            = 131072   -> next 135168
-//   counters    135168  + 512 + 16 * 128        = 2560     -> next 139264
-//   error log   139264  + 128 + 64 * 128        = 8320     -> next 151552
-//   slots       151552  + 1024 * 768            = 786432   -> next 937984
-//   journal     937984  + 256 + 65536 * 64      = 4194560  -> end 5136384
+//   counters    135168  + 512 + 32 * 128        = 4608     -> next 143360
+//   error log   143360  + 128 + 64 * 128        = 8320     -> next 155648
+//   slots       155648  + 1024 * 768            = 786432   -> next 942080
+//   journal     942080  + 256 + 65536 * 64      = 4194560  -> end 5136640 -> 5140480 (page)
 TEST_F(LayoutTest, RegionPlanForDefaultGeometryIsPinned) {
   const LayoutPlan p = plan_layout(1024, 10, 65536);
   EXPECT_EQ(p.directory.offset, 4096u);
@@ -264,35 +264,35 @@ TEST_F(LayoutTest, RegionPlanForDefaultGeometryIsPinned) {
   EXPECT_EQ(p.directory.record_size, 128u);
   EXPECT_EQ(p.directory.record_count, 1024u);
   EXPECT_EQ(p.counters.offset, 135168u);
-  EXPECT_EQ(p.counters.size, 2560u);
+  EXPECT_EQ(p.counters.size, 4608u);
   EXPECT_EQ(p.counters.record_size, 128u);
-  EXPECT_EQ(p.counters.record_count, 16u);
-  EXPECT_EQ(p.error_log.offset, 139264u);
+  EXPECT_EQ(p.counters.record_count, 32u);
+  EXPECT_EQ(p.error_log.offset, 143360u);
   EXPECT_EQ(p.error_log.size, 8320u);
   EXPECT_EQ(p.error_log.record_size, 128u);
   EXPECT_EQ(p.error_log.record_count, 64u);
-  EXPECT_EQ(p.slots.offset, 151552u);
+  EXPECT_EQ(p.slots.offset, 155648u);
   EXPECT_EQ(p.slots.size, 786432u);
   EXPECT_EQ(p.slots.record_size, 768u);
   EXPECT_EQ(p.slots.record_count, 1024u);
-  EXPECT_EQ(p.journal.offset, 937984u);
+  EXPECT_EQ(p.journal.offset, 942080u);
   EXPECT_EQ(p.journal.size, 4194560u);
   EXPECT_EQ(p.journal.record_size, 64u);
   EXPECT_EQ(p.journal.record_count, 65536u);
-  EXPECT_EQ(p.total_size, 5136384u);
+  EXPECT_EQ(p.total_size, 5140480u);
 }
 
 // 4 instruments, N = 25, 1024 records, sized for 2 MiB huge pages:
-//   directory 4096 + 512 -> 8192; counters 8192 + 2560 -> 12288; error log 12288 + 8320 -> 24576;
-//   slots 24576 + 4 * 1536 = 6144 -> 32768; journal 32768 + 256 + 65536 -> 98560 -> 2 MiB.
+//   directory 4096 + 512 -> 8192; counters 8192 + 4608 -> 16384; error log 16384 + 8320 -> 28672;
+//   slots 28672 + 4 * 1536 = 6144 -> 36864; journal 36864 + 256 + 65536 -> 102656 -> 2 MiB.
 TEST_F(LayoutTest, RegionPlanForHugePagesIsPinned) {
   const LayoutPlan p = plan_layout(4, 25, 1024, 2u << 20);
   EXPECT_EQ(p.directory.offset, 4096u);
   EXPECT_EQ(p.counters.offset, 8192u);
-  EXPECT_EQ(p.error_log.offset, 12288u);
-  EXPECT_EQ(p.slots.offset, 24576u);
+  EXPECT_EQ(p.error_log.offset, 16384u);
+  EXPECT_EQ(p.slots.offset, 28672u);
   EXPECT_EQ(p.slots.record_size, 1536u);
-  EXPECT_EQ(p.journal.offset, 32768u);
+  EXPECT_EQ(p.journal.offset, 36864u);
   EXPECT_EQ(p.journal.size, 65792u);
   EXPECT_EQ(p.total_size, 2097152u);
 }
@@ -311,11 +311,11 @@ TEST_F(LayoutTest, CreatedSegmentHeaderDescribesThePinnedPlan) {
   ASSERT_EQ(r.attach(o.name), AttachError::Ok) << r.error_message();
   const SegmentHeader& h = r.header();
   EXPECT_EQ(h.magic, kMagic);
-  EXPECT_EQ(h.layout_major, 1);
-  EXPECT_EQ(h.layout_minor, 1);
+  EXPECT_EQ(h.layout_major, 2);
+  EXPECT_EQ(h.layout_minor, 0);
   EXPECT_EQ(h.header_size, 512u);
-  EXPECT_EQ(h.total_size, 5136384u);
-  EXPECT_EQ(w.size(), 5136384u);
+  EXPECT_EQ(h.total_size, 5140480u);
+  EXPECT_EQ(w.size(), 5140480u);
   EXPECT_EQ(h.depth, 10u);
   EXPECT_EQ(h.max_instruments, 1024u);
   EXPECT_EQ(h.journal_capacity, 65536u);
@@ -325,10 +325,10 @@ TEST_F(LayoutTest, CreatedSegmentHeaderDescribesThePinnedPlan) {
   EXPECT_EQ(h.slot_asks_offset, 496u);
   EXPECT_EQ(h.directory.offset, 4096u);
   EXPECT_EQ(h.counters.offset, 135168u);
-  EXPECT_EQ(h.error_log.offset, 139264u);
-  EXPECT_EQ(h.slots.offset, 151552u);
+  EXPECT_EQ(h.error_log.offset, 143360u);
+  EXPECT_EQ(h.slots.offset, 155648u);
   EXPECT_EQ(h.slots.record_size, 768u);
-  EXPECT_EQ(h.journal.offset, 937984u);
+  EXPECT_EQ(h.journal.offset, 942080u);
   EXPECT_EQ(h.writer_pid, ::getpid());
   EXPECT_EQ(h.state, static_cast<std::uint32_t>(WriterState::Running));
   EXPECT_STREQ(r.counter_name(0), "messages");

@@ -211,7 +211,8 @@ TEST_F(WriterReaderTest, RefusesASegmentOfAnotherMajorVersion) {
   ASSERT_NE(create(o), nullptr);
   Reader r;
   EXPECT_EQ(r.attach(name()), AttachError::MajorMismatch);
-  EXPECT_NE(std::string(r.error_message()).find("layout major 2, this reader reads major 1"),
+  EXPECT_NE(std::string(r.error_message()).find("layout major " + std::to_string(kLayoutMajor + 1) +
+                                 ", this reader reads major " + std::to_string(kLayoutMajor)),
             std::string::npos)
       << r.error_message();
   EXPECT_FALSE(r.attached());
